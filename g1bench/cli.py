@@ -1,0 +1,159 @@
+"""The ``g1bench`` command line: ``games``, ``render``, ``play`` (more commands register themselves)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Callable, Sequence
+
+from . import __version__
+
+
+def _parse_overrides(pairs: Sequence[str]) -> dict:
+    """``--set key=value`` pairs; values are read as JSON when they parse (numbers, true, lists)."""
+    out = {}
+    for pair in pairs or ():
+        if "=" not in pair:
+            raise SystemExit(f"error: --set expects key=value, got {pair!r}")
+        key, value = pair.split("=", 1)
+        try:
+            out[key.strip()] = json.loads(value)
+        except ValueError:
+            out[key.strip()] = value
+    return out
+
+
+def _make_env(args):
+    from . import make
+
+    overrides = _parse_overrides(getattr(args, "set", None))
+    if getattr(args, "labels", False):
+        overrides["labels"] = True
+    return make(args.game, difficulty=args.difficulty, **overrides)
+
+
+# -- games --------------------------------------------------------------------------------------------
+def cmd_games(args) -> int:
+    from .games import GAMES
+
+    for name, cls in GAMES.items():
+        if args.game and name != args.game:
+            continue
+        print(f"{name}  (gymnasium id g1bench/{cls.env_name}-v{cls.version}, prompt {cls.prompt_version})")
+        print(f"  {cls.summary}")
+        print("  presets (perception level x reasoning level):")
+        for preset, values in cls.Config.presets.items():
+            level = cls.Config.preset_grid.get(preset)
+            where = f"{level[0]} x {level[1]}" if level else ""
+            shown = ", ".join(f"{k}={v}" for k, v in values.items()) or "defaults"
+            print(f"    {preset:<14} {where:<28} {shown}")
+        print("  knobs:")
+        defaults = cls.Config()
+        for f in cls.Config.knobs():
+            print(f"    {f.name:<16} [{f.metadata.get('axis', '?')}] default {getattr(defaults, f.name)!r}: {f.metadata.get('help', '')}")
+        print()
+    return 0
+
+
+# -- render -------------------------------------------------------------------------------------------
+def cmd_render(args) -> int:
+    from PIL import Image
+
+    env = _make_env(args)
+    frame, info = env.reset(seed=args.seed)
+    Image.fromarray(frame).save(args.output)
+    print(f"wrote {args.output} ({frame.shape[1]}x{frame.shape[0]}) state {info['state_hash']}")
+    if args.show_text:
+        print(info["perception"])
+    return 0
+
+
+# -- play ---------------------------------------------------------------------------------------------
+PLAY_HELP = """Type an answer and press Enter: the bare move ('2' in 2048, '(0, 1) (0, 2)' in tile games)
+or a full model response with <answer>...</answer>. Commands: 'legal' lists valid moves, 'prompt' shows the
+model's prompt, 'quit' ends."""
+
+
+def cmd_play(args, input_fn: Callable[[str], str] = input) -> int:
+    from PIL import Image
+
+    env = _make_env(args)
+    frame, info = env.reset(seed=args.seed)
+    game = env.game
+    print(f"{args.game} ({args.difficulty}), seed {args.seed}. {PLAY_HELP}")
+    total = 0.0
+    while True:
+        if args.frame:
+            Image.fromarray(frame).save(args.frame)
+        print(f"\n{info['perception']}\nscore {info['score']}  valid moves {info['n_legal']}")
+        try:
+            line = input_fn("> ").strip()
+        except EOFError:
+            line = "quit"
+        if line in ("quit", "q", "exit"):
+            break
+        if line == "legal":
+            print("  ".join(game.format_action(a).removeprefix("<answer>").removesuffix("</answer>") for a in game.legal_actions()))
+            continue
+        if line == "prompt":
+            print(env.prompt)
+            continue
+        answer = line if "<answer>" in line else f"<answer>{line}</answer>"
+        frame, reward, terminated, truncated, info = env.step(answer)
+        total += reward
+        note = info["parse_error"] and f"parse error: {info['parse_error']}" or info["reason"] or "ok"
+        print(f"reward {reward:+.0f} (score +{info['score_delta']}): {note}")
+        if terminated or truncated:
+            print(f"game over after {info['steps']} steps, score {info['score']}")
+            break
+    print(f"total reward {total:+.0f}")
+    return 0
+
+
+# -- entry point --------------------------------------------------------------------------------------
+def _add_env_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("game", help="game name (see `g1bench games`)")
+    p.add_argument("--difficulty", "-d", default="paper", help="difficulty preset (default: paper)")
+    p.add_argument("--seed", "-s", type=int, default=0, help="reset seed (default 0)")
+    p.add_argument("--labels", action="store_true", help="draw row/column indices")
+    p.add_argument("--set", action="append", metavar="KNOB=VALUE", help="override a difficulty knob (repeatable)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="g1bench", description="VLM-Gym games, evaluation and training for VLMs.")
+    parser.add_argument("--version", action="version", version=f"g1bench {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("games", help="list games, presets and knobs")
+    p.add_argument("game", nargs="?", help="only this game")
+    p.set_defaults(func=cmd_games)
+
+    p = sub.add_parser("render", help="render a game's start frame to PNG")
+    _add_env_args(p)
+    p.add_argument("--output", "-o", default="frame.png", help="PNG path (default frame.png)")
+    p.add_argument("--show-text", action="store_true", help="also print the perception ground truth")
+    p.set_defaults(func=cmd_render)
+
+    p = sub.add_parser("play", help="play a game in the terminal by typing answers")
+    _add_env_args(p)
+    p.add_argument("--frame", metavar="PNG", help="keep writing the current frame to this PNG (open it in a viewer)")
+    p.set_defaults(func=cmd_play)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from .core.config import ConfigError
+
+    try:
+        return args.func(args)
+    except (ConfigError, KeyError) as e:
+        msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
+        print(f"error: {msg}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

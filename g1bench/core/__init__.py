@@ -1,0 +1,1 @@
+"""Game-independent machinery: configs, the game contract, answer parsing, the env and batches."""
