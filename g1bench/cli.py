@@ -111,6 +111,10 @@ def cmd_play(args, input_fn: Callable[[str], str] = input) -> int:
     return 0
 
 
+#: modules that add subcommands (``eval``, ``report``, ``compare``, ``data``, ...)
+COMMAND_MODULES = ("g1bench.eval.cli", "g1bench.data.cli")
+
+
 # -- entry point --------------------------------------------------------------------------------------
 def _add_env_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("game", help="game name (see `g1bench games`)")
@@ -139,6 +143,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_env_args(p)
     p.add_argument("--frame", metavar="PNG", help="keep writing the current frame to this PNG (open it in a viewer)")
     p.set_defaults(func=cmd_play)
+
+    # Other command groups live beside the code they drive; each module has add_commands(subparsers).
+    import importlib
+
+    for module in COMMAND_MODULES:
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as e:
+            if e.name != module:
+                raise
+            continue
+        mod.add_commands(sub)
     return parser
 
 

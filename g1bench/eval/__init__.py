@@ -1,0 +1,1 @@
+"""The evaluation harness: versioned suites, policies (baselines and models), the runner, results."""

@@ -1,0 +1,244 @@
+"""Suites: versioned, named, immutable lists of episodes to evaluate, with a content hash.
+
+An episode is (game, difficulty preset, knob overrides, seed, step budget, warm-up). Its start state is
+a pure function of those: ``reset(seed)`` then ``warmup`` random moves drawn from a generator seeded by
+the seed. When a game ends inside the step budget, the next game of that episode starts from the next
+seed of the episode's seed stream (see :func:`stream_seed`), as the original's auto-reset did, but
+deterministically.
+
+A suite's hash covers its episodes and the versions of every rule, prompt and renderer it touches, so
+a result is only ever compared with results of the identical benchmark. Changing a preset, a prompt or
+the renderer changes a start-state or prompt hash in the published manifest; tests fail until the
+suite's version is bumped.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Mapping
+
+import numpy as np
+
+from ..core.env import G1Env
+from ..core.hashing import content_hash
+from ..games import GAMES, get_game
+
+#: The paper's warm-up before the policy steps (only 2048 is warmed up at evaluation time).
+PAPER_EVAL_WARMUP = {"2048": 100, "shisensho": 0, "shisensho-images": 0, "swap": 0}
+#: The paper's warm-up when sampling RL training states (spec §4.1).
+PAPER_TRAIN_WARMUP = {"2048": 100, "shisensho": 250, "shisensho-images": 250, "swap": 0}
+#: How an unparseable answer is treated at test time: 2048 plays a random move (the paper's
+#: parse_action_test_time); the tile games count it as a failed move.
+PAPER_INVALID_ANSWER = {"2048": "random-move", "shisensho": "fail", "shisensho-images": "fail", "swap": "fail"}
+
+
+@dataclass(frozen=True)
+class EpisodeSpec:
+    """One evaluation episode."""
+
+    game: str
+    difficulty: str
+    seed: int
+    steps: int
+    warmup: int = 0
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    index: int = 0
+
+    @property
+    def episode_id(self) -> str:
+        """Unique within a suite: ``game/difficulty/index``."""
+        return f"{self.game}/{self.difficulty}/{self.index}"
+
+    @property
+    def group(self) -> str:
+        """The (game, difficulty) cell this episode is scored in."""
+        return f"{self.game}/{self.difficulty}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"game": self.game, "difficulty": self.difficulty, "seed": self.seed, "steps": self.steps,
+                "warmup": self.warmup, "overrides": dict(self.overrides), "index": self.index}
+
+    def make_env(self, render_mode: str | None = "rgb_array") -> G1Env:
+        return G1Env(self.game, difficulty=self.difficulty, render_mode=render_mode, **dict(self.overrides))
+
+
+def stream_seed(seed: int, k: int) -> int:
+    """The seed of the k-th game of an episode whose first game uses ``seed`` (k = 0 gives ``seed``)."""
+    if k == 0:
+        return seed
+    return int(np.random.SeedSequence([seed, k]).generate_state(1, dtype=np.uint32)[0])
+
+
+def warm_up(env: G1Env, seed: int, moves: int) -> None:
+    """Play ``moves`` random moves as the paper's warm-up did, from a generator seeded by ``seed``.
+
+    2048 draws 0-4 where 4 is the original's "Still" (nothing happens); tile games draw uniform
+    coordinates on the board. Frames are not rendered.
+    """
+    if moves <= 0:
+        return
+    rng = np.random.default_rng([seed, 0x5EED])
+    game = env.game
+    rows, cols = game.shape
+    for _ in range(moves):
+        if game.name == "2048":
+            a = int(rng.integers(5))
+            if a == 4:
+                continue
+            action = a
+        else:
+            r1, r2 = (int(v) for v in rng.integers(0, rows, size=2))
+            c1, c2 = (int(v) for v in rng.integers(0, cols, size=2))
+            action = (r1, c1, r2, c2)
+        if env.judge(action).outcome.terminated:
+            break
+
+
+def start_game(spec: EpisodeSpec, env: G1Env, k: int) -> int:
+    """Put ``env`` at the start of game k of episode ``spec`` (seeded reset + warm-up). Returns the seed.
+
+    If the warm-up ends the game (rare), the next seed of the stream is used, deterministically.
+    """
+    while True:
+        seed = stream_seed(spec.seed, k)
+        env.reset(seed=seed)
+        warm_up(env, seed, spec.warmup)
+        if not env._over:
+            env._steps = 0
+            env.canvas.invalidate()
+            return k
+        k += 1
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A named, versioned list of episodes.
+
+    Attributes:
+        name / version: ``paper`` v1 etc. Comparable results share name, version and hash.
+        invalid_answer: per game, ``"random-move"`` or ``"fail"`` for unparseable answers.
+    """
+
+    name: str
+    version: int
+    episodes: tuple[EpisodeSpec, ...]
+    description: str = ""
+    invalid_answer: Mapping[str, str] = field(default_factory=lambda: dict(PAPER_INVALID_ANSWER))
+
+    @property
+    def suite_id(self) -> str:
+        return f"{self.name}-v{self.version}"
+
+    def games(self) -> list[str]:
+        return sorted({e.game for e in self.episodes}, key=list(GAMES).index)
+
+    def groups(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for e in self.episodes:
+            seen.setdefault(e.group, None)
+        return list(seen)
+
+    def env_versions(self) -> dict[str, Any]:
+        """Rule, prompt and renderer versions of every (game, difficulty, overrides) in the suite."""
+        out = {}
+        for e in self.episodes:
+            key = f"{e.group}|{json.dumps(dict(e.overrides), sort_keys=True)}"
+            if key not in out:
+                out[key] = _versions(e.game, e.difficulty, json.dumps(dict(e.overrides), sort_keys=True))
+        return out
+
+    def hash(self) -> str:
+        return content_hash({
+            "name": self.name, "version": self.version,
+            "episodes": [e.to_dict() for e in self.episodes],
+            "invalid_answer": dict(self.invalid_answer),
+            "envs": self.env_versions(),
+        })
+
+    def manifest(self) -> list[dict[str, Any]]:
+        """Every episode with its start-state hash (after warm-up) and first seed."""
+        rows = []
+        for e in self.episodes:
+            env = e.make_env(render_mode=None)
+            k = start_game(e, env, 0)
+            rows.append({**e.to_dict(), "episode_id": e.episode_id, "first_game": k,
+                         "start_state_hash": env.state_hash()})
+        return rows
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "version": self.version, "suite_id": self.suite_id, "hash": self.hash(),
+                "description": self.description, "invalid_answer": dict(self.invalid_answer),
+                "episodes": [e.to_dict() for e in self.episodes]}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Suite":
+        eps = tuple(EpisodeSpec(**{k: v for k, v in e.items()}) for e in d["episodes"])
+        return cls(name=d["name"], version=int(d["version"]), episodes=eps, description=d.get("description", ""),
+                   invalid_answer=dict(d.get("invalid_answer", PAPER_INVALID_ANSWER)))
+
+
+@lru_cache(maxsize=None)
+def _versions(game: str, difficulty: str, overrides_json: str) -> dict[str, Any]:
+    env = G1Env(game, difficulty=difficulty, render_mode=None, **json.loads(overrides_json))
+    return env.versions()
+
+
+# -- built-in suites --------------------------------------------------------------------------------
+def _paper() -> Suite:
+    eps = []
+    for game in GAMES:
+        for i in range(10):
+            eps.append(EpisodeSpec(game, "paper", seed=i, steps=100, warmup=PAPER_EVAL_WARMUP[game], index=i))
+    return Suite("paper", 1, tuple(eps), "The G1 protocol: per game 10 episodes x 100 policy steps at the paper "
+                 "preset; 2048 after 100 random warm-up moves.")
+
+
+def _grid() -> Suite:
+    eps = []
+    for game, cls in GAMES.items():
+        for preset in cls.Config.presets:
+            if preset == "paper":
+                continue
+            for i in range(5):
+                eps.append(EpisodeSpec(game, preset, seed=i, steps=30, warmup=PAPER_EVAL_WARMUP[game], index=i))
+    return Suite("grid", 1, tuple(eps), "Every game x every difficulty preset, 5 episodes x 30 steps: "
+                 "charts difficulty along the perception and reasoning axes.")
+
+
+def _smoke() -> Suite:
+    eps = [EpisodeSpec(game, "paper", seed=0, steps=4, warmup=PAPER_EVAL_WARMUP[game] // 10, index=i)
+           for game in GAMES for i in range(2)]
+    eps = [EpisodeSpec(e.game, e.difficulty, seed=e.index, steps=e.steps, warmup=e.warmup, index=e.index,
+                       overrides=_offline_overrides(e.game)) for e in eps]
+    return Suite("smoke", 1, tuple(eps), "Tiny: 2 episodes x 4 steps per game, offline tiles; for CI and checks.")
+
+
+def _offline_overrides(game: str) -> dict[str, Any]:
+    return {"tile_source": "bundled"} if game == "shisensho-images" else {}
+
+
+SUITES = {"paper": _paper, "grid": _grid, "smoke": _smoke}
+
+
+def get_suite(name: str) -> Suite:
+    """A built-in suite by name (``paper``, ``grid``, ``smoke``)."""
+    if name not in SUITES:
+        raise KeyError(f"unknown suite {name!r}; suites: {sorted(SUITES)} (or build one with --games/--episodes/...)")
+    return SUITES[name]()
+
+
+def custom_suite(games: list[str], difficulty: str = "paper", episodes: int = 10, steps: int = 100,
+                 seed: int = 0, warmup: int | None = None) -> Suite:
+    """A suite from command-line flags; its name records the flags and its hash identifies it."""
+    if episodes < 1 or steps < 1:
+        raise ValueError("episodes and steps must be >= 1")
+    eps = []
+    for game in games:
+        name = get_game(game).name
+        get_game(game).Config.from_preset(difficulty)  # validate early with a clear error
+        w = PAPER_EVAL_WARMUP[name] if warmup is None else warmup
+        eps += [EpisodeSpec(name, difficulty, seed=seed + i, steps=steps, warmup=w, index=i) for i in range(episodes)]
+    label = f"custom-{'+'.join(games)}-{difficulty}-e{episodes}-s{steps}-seed{seed}" + ("" if warmup is None else f"-w{warmup}")
+    return Suite(label, 1, tuple(eps), "Custom suite from command-line flags.")
