@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import gymnasium as gym
@@ -46,10 +46,13 @@ class Judgement:
         return self.reward + alpha * float(bool(self.format_ok)) + beta * float(bool(self.perception_ok))
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["action"] = list(self.action) if isinstance(self.action, tuple) else self.action
-        d["reward"] = self.reward
-        return d
+        o = self.outcome
+        return {
+            "action": list(self.action) if isinstance(self.action, tuple) else self.action,
+            "parse_error": self.parse_error, "format_ok": self.format_ok, "perception_ok": self.perception_ok,
+            "reward": self.reward, "valid": o.valid, "success": o.success, "score_delta": o.score_delta,
+            "terminated": o.terminated, "reason": o.reason,
+        }
 
 
 class G1Env(gym.Env):
@@ -198,9 +201,6 @@ class G1Env(gym.Env):
         truncated = self.max_steps is not None and self._steps >= self.max_steps and not self._over
         info = self._info()
         info.update(j.to_dict())
-        info.update(outcome=None, valid=j.outcome.valid, success=j.outcome.success,
-                    score_delta=j.outcome.score_delta, reason=j.outcome.reason)
-        del info["outcome"]
         frame = self._observe() if render else None
         return frame, j.reward, j.outcome.terminated, truncated, info
 
@@ -306,4 +306,5 @@ class G1Env(gym.Env):
             "renderer_version": RENDERER_VERSION,
             "config": self.config.to_dict(),
             "prompt_hash": content_hash(self.game.prompt()),
+            "frame_size": [self.canvas.width, self.canvas.height],
         }

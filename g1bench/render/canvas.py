@@ -109,7 +109,7 @@ class Canvas:
 
     def _draw_status(self, status: str) -> None:
         bar = self._buf[self.bar_top : self.bar_top + self.bar_h]
-        bar[:] = self.background
+        bar[:] = self._base[self.bar_top : self.bar_top + self.bar_h]
         scale = max(1, min((self.bar_h - 8) // GLYPH_H, 3))
         while scale > 1 and text_width(status, scale) > self.width - 8:
             scale -= 1

@@ -62,7 +62,14 @@ def font_data() -> dict[str, tuple[str, ...]]:
     return dict(_GLYPHS)
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=None)
+def _glyph(ch: str, scale: int) -> np.ndarray:
+    glyph = _GLYPHS.get(ch, _GLYPHS["?"])
+    mask = np.array([[c == "#" for c in row] for row in glyph], dtype=bool)
+    return np.repeat(np.repeat(mask, scale, axis=0), scale, axis=1)
+
+
+@lru_cache(maxsize=2048)
 def text_mask(text: str, scale: int = 1) -> np.ndarray:
     """Boolean (7*scale, width*scale) mask of ``text``; letters are upper-cased, unknown chars become '?'."""
     if scale < 1:
@@ -70,14 +77,15 @@ def text_mask(text: str, scale: int = 1) -> np.ndarray:
     text = text.upper()
     if not text:
         return np.zeros((GLYPH_H * scale, 0), dtype=bool)
-    cols = []
+    gap = np.zeros((GLYPH_H * scale, SPACING * scale), dtype=bool)
+    parts = []
     for i, ch in enumerate(text):
-        glyph = _GLYPHS.get(ch, _GLYPHS["?"])
-        cols.append(np.array([[c == "#" for c in row] for row in glyph], dtype=bool))
-        if i < len(text) - 1:
-            cols.append(np.zeros((GLYPH_H, SPACING), dtype=bool))
-    mask = np.concatenate(cols, axis=1)
-    return np.repeat(np.repeat(mask, scale, axis=0), scale, axis=1)
+        if i:
+            parts.append(gap)
+        parts.append(_glyph(ch, scale))
+    mask = np.concatenate(parts, axis=1)
+    mask.setflags(write=False)
+    return mask
 
 
 def text_width(text: str, scale: int = 1) -> int:
