@@ -1,0 +1,120 @@
+"""Metrics over episode records (one owner for every number a results file reports).
+
+An episode record is what the runner writes per finished episode (see :mod:`g1bench.eval.runner`):
+``{"episode_id", "game", "difficulty", "score", "steps": [step records]}``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+#: the paper metric per game, as the original eval scripts computed it
+METRIC = {
+    "2048": "merge score summed over the policy steps",
+    "shisensho": "successful matches",
+    "shisensho-images": "successful matches",
+    "swap": "successful swaps",
+}
+
+#: The paper's reference numbers (Fig. 1; Swap in swaps per 100 steps), for the summary table.
+PAPER_REFERENCE: dict[str, dict[str, float]] = {
+    "Random": {"2048": 701, "shisensho": 0.4, "shisensho-images": 0.4, "swap": 1},
+    "Qwen2.5-VL-7B": {"2048": 246, "shisensho": 1.9, "shisensho-images": 0.4, "swap": 2},
+    "GPT-4o": {"2048": 620, "shisensho": 1.5, "shisensho-images": 4.7, "swap": 1},
+    "Claude-3.7-Sonnet-Thinking": {"2048": 892, "shisensho": 15.3, "shisensho-images": 8.7, "swap": 43},
+    "G0-7B": {"2048": 759, "shisensho": 12.8, "shisensho-images": 8.0, "swap": 5},
+    "G1-7B": {"2048": 1070, "shisensho": 17.5, "shisensho-images": 14.1, "swap": 78},
+}
+
+
+def step_score(game: str, step: dict[str, Any]) -> float:
+    """One step's contribution to the paper metric."""
+    if game == "2048":
+        return float(step["score_delta"])
+    return 1.0 if step["success"] else 0.0
+
+
+def episode_score(game: str, steps: Iterable[dict[str, Any]]) -> float:
+    return float(sum(step_score(game, s) for s in steps))
+
+
+def bootstrap_ci(values: Sequence[float], level: float = 0.95, resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap CI of the mean (seeded, so the same data gives the same interval)."""
+    x = np.asarray(values, dtype=float)
+    if x.size == 0:
+        return (math.nan, math.nan)
+    if x.size == 1 or np.all(x == x[0]):
+        return (float(x[0]) if x.size else math.nan, float(x[0]))
+    rng = np.random.default_rng(seed)
+    means = x[rng.integers(0, x.size, size=(resamples, x.size))].mean(axis=1)
+    lo, hi = np.quantile(means, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return (float(lo), float(hi))
+
+
+def _rate(num: int, den: int) -> float | None:
+    return num / den if den else None
+
+
+def _mean(values: list[float]) -> float | None:
+    return float(np.mean(values)) if values else None
+
+
+def summarize_group(episodes: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Every reported number for one (game, difficulty) cell."""
+    if not episodes:
+        raise ValueError("no episodes to summarise")
+    game = episodes[0]["game"]
+    scores = [float(e["score"]) for e in episodes]
+    steps = [s for e in episodes for s in e["steps"]]
+    n_steps = len(steps)
+    parse_fail = sum(1 for s in steps if s.get("parse_error"))
+    parsed = [s for s in steps if not s.get("parse_error")]
+    invalid = sum(1 for s in parsed if not s["valid"])
+    with_block = [s for s in steps if s.get("perception_ok") is not None and s.get("has_perception")]
+    perceived = [s for s in with_block if s["perception_ok"]]
+    tokens = [float(s["output_tokens"]) for s in steps if s.get("output_tokens") is not None]
+    latency = [float(s["latency_s"]) for s in steps if s.get("latency_s") is not None]
+    lo, hi = bootstrap_ci(scores)
+    return {
+        "game": game,
+        "difficulty": episodes[0]["difficulty"],
+        "metric": METRIC.get(game, "score"),
+        "n": len(scores),
+        "mean": float(np.mean(scores)),
+        "std": float(np.std(scores, ddof=1)) if len(scores) > 1 else 0.0,
+        "ci95": [lo, hi],
+        "steps": n_steps,
+        "success_rate": _rate(sum(1 for s in steps if s["success"]), n_steps),
+        "parse_failure_rate": _rate(parse_fail, n_steps),
+        "invalid_action_rate": _rate(invalid, len(parsed)),
+        "format_rate": _rate(sum(1 for s in steps if s.get("format_ok")), n_steps),
+        "perception_answered": len(with_block),
+        "perception_accuracy": _rate(len(perceived), len(with_block)),
+        "reasoning_accuracy": _rate(sum(1 for s in perceived if s["success"]), len(perceived)),
+        "mean_output_tokens": _mean(tokens),
+        "mean_latency_s": _mean(latency),
+        "games_played": int(sum(1 + max((s.get("game_index", 0) for s in e["steps"]), default=0) for e in episodes)),
+    }
+
+
+def summarize(episodes: Sequence[dict[str, Any]], order: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+    """Per ``game/difficulty`` group summaries, in ``order`` if given."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for e in episodes:
+        groups.setdefault(f"{e['game']}/{e['difficulty']}", []).append(e)
+    keys = [k for k in (order or []) if k in groups] + sorted(k for k in groups if k not in (order or []))
+    return {k: summarize_group(sorted(groups[k], key=lambda e: e["episode_id"])) for k in keys}
+
+
+def paired_difference(a: dict[str, float], b: dict[str, float], seed: int = 0) -> dict[str, Any]:
+    """Mean of (b - a) over the episode ids both runs have, with a paired bootstrap 95% CI."""
+    shared = sorted(set(a) & set(b))
+    diffs = [b[k] - a[k] for k in shared]
+    if not diffs:
+        return {"n": 0, "mean_diff": None, "ci95": [None, None]}
+    lo, hi = bootstrap_ci(diffs, seed=seed)
+    return {"n": len(diffs), "mean_diff": float(np.mean(diffs)), "ci95": [lo, hi],
+            "a_mean": float(np.mean([a[k] for k in shared])), "b_mean": float(np.mean([b[k] for k in shared]))}
