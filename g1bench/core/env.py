@@ -116,6 +116,8 @@ class G1Env(gym.Env):
             raise ValueError(f"max_steps must be a positive integer or None, got {max_steps!r}")
         self.config = cls.Config.from_preset(difficulty, **overrides)
         self.game: Game = cls(self.config)
+        # a game may resolve its config (the image game records the tile source it really loaded)
+        self.config = self.game.config
         self.canvas = Canvas(self.game)
         self.render_mode = render_mode
         self.max_steps = max_steps

@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 from ..core.game import Game
+from .shisensho import ShisenSho
+from .shisensho_images import ShisenShoImages
+from .swap import Swap
 from .twenty48 import TwentyFortyEight
 
-# TEMPORARY while the games are being written (restore the plain imports at integration)
-_classes = [TwentyFortyEight]
-try:
-    from .shisensho import ShisenSho
-    _classes.append(ShisenSho)
-    from .shisensho_images import ShisenShoImages
-    _classes.append(ShisenShoImages)
-except ImportError:
-    pass
-try:
-    from .swap import Swap
-    _classes.append(Swap)
-except ImportError:
-    pass
-
-GAMES: dict[str, type[Game]] = {g.name: g for g in _classes}
+GAMES: dict[str, type[Game]] = {g.name: g for g in (TwentyFortyEight, ShisenSho, ShisenShoImages, Swap)}
 
 
 def list_games() -> list[str]:

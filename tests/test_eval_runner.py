@@ -1,0 +1,161 @@
+"""The runner end to end: suites, resume after kill -9, baselines, the CLI on `smoke`."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from g1bench.eval.policies import Answer, OraclePolicy, Policy, RandomPolicy, Turn
+from g1bench.eval.results import load
+from g1bench.eval.runner import RunError, Runner, load_episodes
+from g1bench.eval.suites import SUITES, custom_suite, get_suite, stream_seed
+
+MANIFESTS = Path(__file__).parent.parent / "g1bench" / "eval" / "manifests"
+ENV = {"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "PYTHONUNBUFFERED": "1"}
+
+
+@pytest.mark.parametrize("name", sorted(SUITES))
+def test_suite_hash_and_manifest_are_pinned(name):
+    """If a rule, preset, renderer or prompt change moves a start state or prompt hash, bump the suite version."""
+    suite = get_suite(name)
+    pinned = json.loads((MANIFESTS / f"{suite.suite_id}.json").read_text())
+    assert suite.hash() == pinned["hash"], f"{suite.suite_id} changed: bump its version and regenerate its manifest"
+    now = {r["episode_id"]: r["start_state_hash"] for r in suite.manifest()}
+    assert now == {r["episode_id"]: r["start_state_hash"] for r in pinned["episodes"]}
+
+
+def test_suites_are_well_formed():
+    paper = get_suite("paper")
+    assert len(paper.episodes) == 40 and {e.steps for e in paper.episodes} == {100}
+    assert {e.game: e.warmup for e in paper.episodes} == {"2048": 100, "shisensho": 0, "shisensho-images": 0, "swap": 0}
+    assert len({e.episode_id for e in paper.episodes}) == 40
+    assert paper.invalid_answer["2048"] == "random-move" and paper.invalid_answer["swap"] == "fail"
+    a, b = custom_suite(["2048"], episodes=2, steps=5), custom_suite(["2048"], episodes=2, steps=6)
+    assert a.hash() != b.hash() and a.name != b.name
+    assert stream_seed(7, 0) == 7 and stream_seed(7, 1) != stream_seed(7, 2)
+    with pytest.raises(KeyError, match="unknown suite"):
+        get_suite("nope")
+
+
+def scores(results):
+    return {k: (v["mean"], v["n"], v["parse_failure_rate"], v["invalid_action_rate"]) for k, v in results["results"].items()}
+
+
+def test_resume_after_kill_minus_9_equals_uninterrupted(tmp_path):
+    args = ["--model", "random", "--games", "2048,swap", "--episodes", "6", "--steps", "40", "--quiet"]
+    full = tmp_path / "full"
+    subprocess.run([sys.executable, "-m", "g1bench.cli", "eval", *args, "-o", str(full)], env=ENV, check=True,
+                   capture_output=True)
+    crashed = tmp_path / "crashed"
+    proc = subprocess.Popen([sys.executable, "-m", "g1bench.cli", "eval", *args, "-o", str(crashed), "--concurrency", "1"],
+                            env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    episodes = crashed / "episodes.jsonl"
+    deadline = time.time() + 60
+    while time.time() < deadline and not (episodes.exists() and episodes.read_text().count("\n") >= 2):
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done_before = episodes.read_text().count("\n")
+    assert 2 <= done_before < 12, "the kill should land mid-run"
+    with open(episodes, "a") as f:  # and a torn write on top
+        f.write('{"episode_id": "2048/paper/5", "steps": [')
+    out = subprocess.run([sys.executable, "-m", "g1bench.cli", "eval", *args, "-o", str(crashed), "--resume"],
+                         env=ENV, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    a, b = load(full), load(crashed)
+    assert b["complete"] and scores(a) == scores(b)
+    ids = [e["episode_id"] for e in load_episodes(crashed)]
+    assert len(ids) == len(set(ids)) == 12  # nothing lost, nothing duplicated
+
+
+def test_run_dir_guards(tmp_path):
+    suite = custom_suite(["2048"], episodes=1, steps=2)
+    Runner(suite, RandomPolicy(), tmp_path / "r", progress=False).run()
+    with pytest.raises(RunError, match="not empty; pass --resume"):
+        Runner(suite, RandomPolicy(), tmp_path / "r", progress=False).run()
+    with pytest.raises(RunError, match="resume needs the same suite"):
+        Runner(custom_suite(["2048"], episodes=1, steps=3), RandomPolicy(), tmp_path / "r", resume=True, progress=False).run()
+    with pytest.raises(RunError, match="resume needs the same policy"):
+        Runner(suite, RandomPolicy(seed=5), tmp_path / "r", resume=True, progress=False).run()
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "x.txt").write_text("mine")
+    with pytest.raises(RunError, match="no run.json"):
+        Runner(suite, RandomPolicy(), tmp_path / "other", resume=True, progress=False).run()
+    assert (tmp_path / "other" / "x.txt").read_text() == "mine"
+
+
+class Scripted(Policy):
+    """Answers from a fixed script, to test counting."""
+
+    name = "scripted"
+    needs_frames = True
+
+    def __init__(self, texts):
+        self.texts = texts
+        self.seen_frames = []
+
+    def act(self, turns):
+        self.seen_frames += [t.frame is not None for t in turns]
+        return [Answer(self.texts[t.step % len(self.texts)], output_tokens=3, latency_s=0.25) for t in turns]
+
+
+def test_parse_failures_invalid_moves_and_the_2048_random_move_rule(tmp_path):
+    suite = custom_suite(["2048", "swap"], episodes=1, steps=4, warmup=0)
+    policy = Scripted(["garbage", "<answer>(0, 0) (5, 5)</answer>", "<answer>(0, 0) (0, 0)</answer>", "<answer>0</answer>"])
+    res = Runner(suite, policy, tmp_path / "r", progress=False).run()
+    assert all(policy.seen_frames)
+    swap = res["results"]["swap/paper"]
+    assert swap["parse_failure_rate"] == 0.5  # "garbage" and "<answer>0</answer>" do not parse for Swap
+    assert swap["invalid_action_rate"] == 1.0 and swap["mean"] == 0
+    assert swap["mean_output_tokens"] == 3 and swap["mean_latency_s"] == 0.25
+    eps = {e["game"]: e for e in load_episodes(tmp_path / "r")}
+    s2048 = eps["2048"]["steps"]
+    # 2048 takes the first integer of the answer (the paper's regex), so only "garbage" fails to parse,
+    # and that step plays a recorded random move (the paper's test-time rule)
+    assert [s["parse_error"] is not None for s in s2048] == [True, False, False, False]
+    assert s2048[0]["fallback_action"] in range(4) and s2048[0]["action"] == s2048[0]["fallback_action"]
+    assert [s["fallback_action"] for s in s2048[1:]] == [None, None, None] and s2048[3]["action"] == 0
+    assert res["results"]["2048/paper"]["parse_failure_rate"] == 0.25
+    frames = {s["frame"] for e in eps.values() for s in e["steps"]}
+    assert all((tmp_path / "r" / "frames" / f"{f}.png").exists() for f in frames)
+
+
+def test_oracle_beats_random_on_every_game(tmp_path):
+    suite = custom_suite(["2048", "shisensho", "shisensho-images", "swap"], episodes=3, steps=15)
+    suite = type(suite)(suite.name, suite.version, tuple(
+        type(e)(e.game, e.difficulty, e.seed, e.steps, e.warmup,
+                {"tile_source": "bundled"} if e.game == "shisensho-images" else {}, e.index) for e in suite.episodes))
+    rnd = Runner(suite, RandomPolicy(), tmp_path / "random", progress=False, save_frames=False).run()
+    ora = Runner(suite, OraclePolicy(), tmp_path / "oracle", progress=False, save_frames=False).run()
+    for group in rnd["results"]:
+        assert ora["results"][group]["mean"] > rnd["results"][group]["mean"], group
+        assert ora["results"][group]["invalid_action_rate"] == 0.0, group
+
+
+def test_cli_eval_report_compare_on_smoke(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    out = subprocess.run([sys.executable, "-m", "g1bench.cli", "eval", "--model", "random", "--suite", "smoke",
+                          "-o", str(a), "--save-videos"], env=ENV, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "smoke-v1" in out.stdout and "paper Random" in out.stdout and "2048/paper" in out.stdout
+    assert list((a / "videos").glob("*.gif"))
+    subprocess.run([sys.executable, "-m", "g1bench.cli", "eval", "--model", "oracle", "--suite", "smoke", "-o", str(b),
+                    "--quiet"], env=ENV, check=True, capture_output=True)
+    rep = subprocess.run([sys.executable, "-m", "g1bench.cli", "report", str(a)], env=ENV, capture_output=True, text=True)
+    assert rep.returncode == 0 and "smoke-v1" in rep.stdout
+    cmp = subprocess.run([sys.executable, "-m", "g1bench.cli", "compare", str(a), str(b), "--json"], env=ENV,
+                         capture_output=True, text=True)
+    assert cmp.returncode == 0, cmp.stderr
+    groups = json.loads(cmp.stdout)["groups"]
+    assert all(g["n"] == 2 for g in groups.values())
+    (a / "results.json").write_text('{"schema": "g1bench-results/1"}')
+    bad = subprocess.run([sys.executable, "-m", "g1bench.cli", "report", str(a)], env=ENV, capture_output=True, text=True)
+    assert bad.returncode == 2 and "missing field 'complete'" in bad.stderr
+    unknown = subprocess.run([sys.executable, "-m", "g1bench.cli", "eval", "--model", "random", "--suite", "huge"],
+                             env=ENV, capture_output=True, text=True)
+    assert unknown.returncode == 2 and "unknown suite 'huge'" in unknown.stderr
