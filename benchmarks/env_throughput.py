@@ -65,6 +65,9 @@ def main() -> None:
     print(f"g1bench {g1bench.__version__}, preset {args.preset}, {args.steps} steps, one core")
     print(f"{'game':<18}{'policy':<8}{'with rendering':>16}{'rules only':>14}  frame")
     for game in g1bench.list_games():
+        if args.preset not in g1bench.list_presets(game):
+            print(f"{game:<18}(no preset {args.preset!r})")
+            continue
         env = g1bench.make(game, args.preset, **OVERRIDES.get(game, {}))
         h, w = env.observation_space.shape[:2]
         for policy in policies:

@@ -1,5 +1,6 @@
 """Evaluation-harness figures: (a) the full `paper` suite with `random`; (b) harness overhead over a
-policy that sleeps a fixed time per batch (target <= 5%); (c) peak memory vs number of episodes.
+policy that sleeps a fixed time per batch (target <= 5%); (c) peak memory vs number of episodes
+(the runner keeps at most 64 episodes live, so memory must not grow past that).
 
     python benchmarks/harness_overhead.py [--sleep 0.05] [--skip-paper]
 
@@ -60,7 +61,7 @@ with tempfile.TemporaryDirectory() as d:
         out = {"wall_s": wall, "slept_s": slept, "calls": pol.calls, "overhead": (wall - slept) / slept}
     elif mode == "memory":
         n = int(arg)
-        suite = custom_suite(["2048", "shisensho", "swap"], episodes=n, steps=30)
+        suite = custom_suite(["2048", "shisensho", "swap"], episodes=n, steps=10)
         Runner(suite, get_policy("random"), d + "/run", progress=False).run()
         out = {"episodes": 3 * n, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 print(json.dumps(out))
@@ -88,7 +89,7 @@ def main() -> None:
         b = child("sleep", f"{args.sleep},{conc}")
         print(f"(b) sleeping policy {args.sleep * 1000:.0f} ms/batch, concurrency {conc}: wall {b['wall_s']:.2f} s, "
               f"sleeps {b['slept_s']:.2f} s over {b['calls']} calls -> overhead {100 * b['overhead']:.1f}%")
-    for n in (5, 20, 80):
+    for n in (30, 120, 480):  # all above the runner's 64 live episodes
         c = child("memory", str(n))
         print(f"(c) {c['episodes']:>4} episodes: peak RSS {c['peak_rss_mb']:.0f} MB")
 

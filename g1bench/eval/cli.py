@@ -26,6 +26,9 @@ def add_commands(sub) -> None:
     p.add_argument("--save-videos", action="store_true", help="write an animated GIF per episode at the end")
     p.add_argument("--policy-seed", type=int, default=0, help="seed of the baselines' randomness")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    from ..models.config import add_arguments as add_model_arguments
+
+    add_model_arguments(p)
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("suites", help="list the built-in suites, or write their seed manifests")
@@ -82,7 +85,13 @@ def cmd_eval(args) -> int:
     if args.resume and not args.output_dir:
         print("error: --resume needs --output-dir (the run to continue)", file=sys.stderr)
         return 2
-    policy = resolve_policy(args)
+    from ..models.config import ModelError
+
+    try:
+        policy = resolve_policy(args)
+    except ModelError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     out = args.output_dir or f"runs/{suite.suite_id}__{_slug(args.model)}__{_dt.datetime.now():%Y%m%d-%H%M%S}"
     try:
         results = Runner(suite, policy, out, resume=args.resume, concurrency=args.concurrency,
@@ -90,6 +99,9 @@ def cmd_eval(args) -> int:
     except RunError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except ModelError as e:
+        print(f"error: {e}\nfinished episodes are saved; continue with --resume --output-dir {out}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"\ninterrupted: finished episodes are saved; continue with --resume --output-dir {out}", file=sys.stderr)
         return 130

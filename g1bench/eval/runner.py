@@ -19,12 +19,11 @@ a deterministic policy equals an uninterrupted one.
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import os
 import platform
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -64,7 +63,9 @@ class _Live:
     step: int = 0
     records: list[dict[str, Any]] = field(default_factory=list)
     frame: np.ndarray | None = None
+    frame_id: str | None = None
     info: dict[str, Any] | None = None
+    writes: list = field(default_factory=list)
 
     @property
     def done(self) -> bool:
@@ -74,11 +75,15 @@ class _Live:
 class RunDir:
     """The files of one run, with crash-safe appends and resume."""
 
+    MAX_BACKLOG = 32
+
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
         self.frames = self.path / "frames"
         self.episodes_file = self.path / "episodes.jsonl"
         self._saved_frames: set[str] = set()
+        self._writer: ThreadPoolExecutor | None = None
+        self._backlog: deque[Future] = deque()
 
     def prepare(self, meta: dict[str, Any], resume: bool) -> list[dict[str, Any]]:
         """Create or reopen the directory; returns the finished episode records on resume."""
@@ -136,20 +141,32 @@ class RunDir:
             f.flush()
             os.fsync(f.fileno())
 
-    def save_frame(self, frame: np.ndarray) -> str:
-        """Store a frame once; return its id (hash of shape + pixels)."""
-        h = hashlib.sha256()
-        h.update(str(frame.shape).encode())
-        h.update(frame.tobytes())
-        fid = h.hexdigest()[:20]
-        if fid not in self._saved_frames:
-            from PIL import Image
+    def save_frame(self, frame: np.ndarray, fid: str) -> Future | None:
+        """Store a frame once under its id (PNG, written by a background thread); returns the pending write."""
+        if fid in self._saved_frames:
+            return None
+        self._saved_frames.add(fid)
+        if self._writer is None:
+            # PNG encoding releases the GIL: two writers keep up with ~500 new frames/s on 2 cores
+            self._writer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="g1bench-frames")
+        # backpressure: a bounded backlog keeps memory flat when frames come faster than they are written
+        while len(self._backlog) >= self.MAX_BACKLOG:
+            self._backlog.popleft().result()
+        future = self._writer.submit(self._write_png, frame, fid)
+        self._backlog.append(future)
+        return future
 
-            tmp = self.frames / f".{fid}.png.tmp"
-            Image.fromarray(frame).save(tmp, format="PNG", compress_level=1)
-            os.replace(tmp, self.frames / f"{fid}.png")
-            self._saved_frames.add(fid)
-        return fid
+    def _write_png(self, frame: np.ndarray, fid: str) -> None:
+        from PIL import Image
+
+        tmp = self.frames / f".{fid}.png.tmp"
+        Image.fromarray(frame).save(tmp, format="PNG", compress_level=1)
+        os.replace(tmp, self.frames / f"{fid}.png")
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+            self._writer = None
 
 
 class Runner:
@@ -163,17 +180,21 @@ class Runner:
         concurrency: number of cohorts in flight (2 overlaps env work with policy calls; 1 = one call per step).
         save_frames: store frames in the run directory (needed for replays, videos and datasets).
         progress: show a progress bar.
+        max_active: at most this many episodes are live at once (memory stays flat in the suite size).
     """
 
     def __init__(self, suite: Suite, policy: Policy, output_dir: str | os.PathLike, resume: bool = False,
                  concurrency: int = 2, save_frames: bool = True, progress: bool = True,
-                 on_step: Callable[[int], None] | None = None):
+                 max_active: int = 64, on_step: Callable[[int], None] | None = None):
         if concurrency < 1:
             raise ValueError("concurrency must be >= 1")
         self.suite, self.policy = suite, policy
         self.run_dir = RunDir(output_dir)
         self.resume, self.concurrency = resume, concurrency
         self.save_frames, self.progress = save_frames, progress
+        if max_active < 1:
+            raise ValueError("max_active must be >= 1")
+        self.max_active = max_active
         self.on_step = on_step
         self.meta = {
             "g1bench_version": __version__,
@@ -190,15 +211,22 @@ class Runner:
         done_ids = {r["episode_id"] for r in self.finished}
         todo = [e for e in self.suite.episodes if e.episode_id not in done_ids]
         bar = self._progress_bar(sum(e.steps for e in todo))
-        live = [self._start(e) for e in todo]
-        cohorts = [live[i :: self.concurrency] for i in range(self.concurrency)]
-        cohorts = [c for c in cohorts if c]
+        pending = deque(todo)
+        per_cohort = max(1, self.max_active // self.concurrency)
+
+        def refill(cohort: list[_Live]) -> list[_Live]:
+            # at most max_active episodes live at once, so memory does not grow with the suite
+            while pending and len(cohort) < per_cohort:
+                cohort.append(self._start(pending.popleft()))
+            return cohort
+
         try:
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="g1bench-policy") as pool:
                 inflight: deque = deque()
-                for cohort in cohorts:
-                    turns = self._turns(cohort)
-                    inflight.append((cohort, pool.submit(self.policy.act, turns)))
+                for _ in range(self.concurrency):
+                    cohort = refill([])
+                    if cohort:
+                        inflight.append((cohort, pool.submit(self.policy.act, self._turns(cohort))))
                 while inflight:
                     cohort, future = inflight.popleft()
                     answers = future.result()
@@ -214,9 +242,11 @@ class Runner:
                             self._finish(ep)
                     if bar is not None:
                         bar.set_postfix_str(self._running_scores(), refresh=False)
+                    still = refill(still)
                     if still:
                         inflight.append((still, pool.submit(self.policy.act, self._turns(still))))
         finally:
+            self.run_dir.close()
             if bar is not None:
                 bar.close()
             results = self.results()
@@ -246,7 +276,11 @@ class Runner:
 
     def _observe(self, ep: _Live) -> None:
         ep.info = ep.env._info()
-        ep.frame = ep.env.render() if (self.policy.needs_frames or self.save_frames) else None
+        if self.policy.needs_frames or self.save_frames:
+            ep.frame = ep.env.render()
+            ep.frame_id = ep.env.canvas.frame_id
+            if self.save_frames and (w := self.run_dir.save_frame(ep.frame, ep.frame_id)) is not None:
+                ep.writes.append(w)
 
     def _turns(self, cohort: list[_Live]) -> list[Turn]:
         return [Turn(game=ep.spec.game, frame=ep.frame if self.policy.needs_frames else None, prompt=ep.env.prompt,
@@ -257,7 +291,7 @@ class Runner:
         truth = ep.info["perception"]
         record: dict[str, Any] = {
             "step": ep.step, "game_index": ep.game_index, "state_hash": ep.info["state_hash"],
-            "frame": self.run_dir.save_frame(ep.frame) if (self.save_frames and ep.frame is not None) else None,
+            "frame": ep.frame_id if self.save_frames else None,
             "prompt_hash": content_hash(env.prompt), "answer": text,
         }
         parsed = env.game.parse_answer(text) if isinstance(text, str) else env.game.coerce_action(text)
@@ -276,6 +310,8 @@ class Runner:
             perception_ok=perception_exact(text, truth), format_ok=format_ok(text),
             input_tokens=answer.input_tokens, output_tokens=answer.output_tokens, latency_s=answer.latency_s,
         )
+        if answer.extra:  # backend details: finish reason, retries, cost (model backends only)
+            record["extra"] = answer.extra
         ep.records.append(record)
         ep.step += 1
         if self.on_step is not None:
@@ -287,13 +323,16 @@ class Runner:
         self._observe(ep)
 
     def _finish(self, ep: _Live) -> None:
+        wait(ep.writes)  # an episode is only recorded once every frame it refers to is on disk
+        for w in ep.writes:
+            w.result()
         spec = ep.spec
         record = {**spec.to_dict(), "episode_id": spec.episode_id,
                   "score": episode_score(spec.game, ep.records), "games_played": ep.game_index + 1,
                   "steps": ep.records}
         self.run_dir.append_episode(record)
         self.finished.append(record)
-        ep.records = []
+        ep.records, ep.frame, ep.info, ep.writes = [], None, None, []
         ep.env.close()
 
     # -- results -------------------------------------------------------------------------------------

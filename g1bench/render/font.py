@@ -107,7 +107,8 @@ def stamp(img: np.ndarray, mask: np.ndarray, top: int, left: int, color: tuple[i
     if t1 <= t0 or l1 <= l0:
         return
     sub = mask[t0 - top : t1 - top, l0 - left : l1 - left]
-    img[t0:t1, l0:l1][sub] = color
+    # copyto with a broadcast mask is several times faster than boolean fancy indexing
+    np.copyto(img[t0:t1, l0:l1], np.asarray(color, dtype=img.dtype), where=sub[:, :, None])
 
 
 def stamp_centered(img: np.ndarray, text: str, scale: int, color: tuple[int, int, int]) -> None:
