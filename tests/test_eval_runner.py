@@ -159,3 +159,14 @@ def test_cli_eval_report_compare_on_smoke(tmp_path):
     unknown = subprocess.run([sys.executable, "-m", "g1bench.cli", "eval", "--model", "random", "--suite", "huge"],
                              env=ENV, capture_output=True, text=True)
     assert unknown.returncode == 2 and "unknown suite 'huge'" in unknown.stderr
+
+
+def test_report_plots_one_png_per_group(tmp_path):
+    from g1bench.eval.report import plot_curves
+
+    Runner(custom_suite(["2048", "swap"], episodes=2, steps=5), RandomPolicy(), tmp_path / "r", progress=False).run()
+    paths = plot_curves(tmp_path / "r")
+    assert sorted(p.name for p in paths) == ["2048__paper.png", "swap__paper.png"]
+    from PIL import Image
+
+    assert all(Image.open(p).size[0] > 100 for p in paths)
