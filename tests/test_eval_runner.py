@@ -52,7 +52,9 @@ def test_resume_after_kill_minus_9_equals_uninterrupted(tmp_path):
     subprocess.run([sys.executable, "-m", "g1bench.cli", "eval", *args, "-o", str(full)], env=ENV, check=True,
                    capture_output=True)
     crashed = tmp_path / "crashed"
-    proc = subprocess.Popen([sys.executable, "-m", "g1bench.cli", "eval", *args, "-o", str(crashed), "--concurrency", "1"],
+    # two live episodes at a time, so episodes finish one after another and the kill lands mid-run
+    proc = subprocess.Popen([sys.executable, "-m", "g1bench.cli", "eval", *args, "-o", str(crashed), "--concurrency", "1",
+                             "--max-active", "2"],
                             env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     episodes = crashed / "episodes.jsonl"
     deadline = time.time() + 60

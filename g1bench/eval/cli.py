@@ -22,6 +22,7 @@ def add_commands(sub) -> None:
     p.add_argument("--output-dir", "-o", help="run directory (default runs/<suite>__<model>__<time>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --output-dir")
     p.add_argument("--concurrency", type=int, default=2, help="episode cohorts in flight (2 overlaps env work with model calls)")
+    p.add_argument("--max-active", type=int, default=64, help="at most this many episodes live at once (bounds memory)")
     p.add_argument("--no-frames", action="store_true", help="do not store frames (smaller runs; no replays/videos)")
     p.add_argument("--save-videos", action="store_true", help="write an animated GIF per episode at the end")
     p.add_argument("--policy-seed", type=int, default=0, help="seed of the baselines' randomness")
@@ -60,12 +61,14 @@ def resolve_policy(args):
 
     if args.model in BASELINES:
         return get_policy(args.model, seed=args.policy_seed)
+    from ..models import ModelError, load_policy
+
     try:
-        from ..models import load_policy
-    except ImportError:
-        raise SystemExit(f"error: unknown model {args.model!r}: built-in baselines are {sorted(BASELINES)}; "
-                         "model backends (vLLM, transformers, OpenAI-compatible) are not installed in this version")
-    return load_policy(args.model, args)
+        return load_policy(args.model, args)
+    except ModelError as e:
+        if "/" not in args.model and not args.base_url and args.backend != "openai":  # maybe a mistyped baseline
+            raise type(e)(f"{e}\n(built-in baselines: {', '.join(sorted(BASELINES))})") from None
+        raise
 
 
 def cmd_eval(args) -> int:
@@ -94,7 +97,7 @@ def cmd_eval(args) -> int:
         return 2
     out = args.output_dir or f"runs/{suite.suite_id}__{_slug(args.model)}__{_dt.datetime.now():%Y%m%d-%H%M%S}"
     try:
-        results = Runner(suite, policy, out, resume=args.resume, concurrency=args.concurrency,
+        results = Runner(suite, policy, out, resume=args.resume, concurrency=args.concurrency, max_active=args.max_active,
                          save_frames=not args.no_frames, progress=not args.quiet).run()
     except RunError as e:
         print(f"error: {e}", file=sys.stderr)

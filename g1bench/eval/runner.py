@@ -212,7 +212,8 @@ class Runner:
         todo = [e for e in self.suite.episodes if e.episode_id not in done_ids]
         bar = self._progress_bar(sum(e.steps for e in todo))
         pending = deque(todo)
-        per_cohort = max(1, self.max_active // self.concurrency)
+        # split the live episodes evenly over the cohorts (so small suites overlap too), capped by max_active
+        per_cohort = max(1, -(-min(self.max_active, len(todo)) // self.concurrency))
 
         def refill(cohort: list[_Live]) -> list[_Live]:
             # at most max_active episodes live at once, so memory does not grow with the suite

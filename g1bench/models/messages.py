@@ -1,0 +1,209 @@
+"""What a model is sent: chat messages and request bodies built from turns, as pure functions.
+
+Every backend sends the same conversation per turn: an optional system message, then one user message
+holding the game frame and the game's versioned prompt (image first, then text)::
+
+    [{"role": "system", "content": SYSTEM},                       # only with --system-prompt
+     {"role": "user", "content": [<image part>, {"type": "text", "text": turn.prompt}]}]
+
+The image part differs by backend: transformers processors take ``{"type": "image"}`` placeholders with
+the images passed beside the text; OpenAI-compatible servers take ``{"type": "image_url", "image_url":
+{"url": "data:image/png;base64,..."}}``; vLLM's ``LLM.chat`` takes either that or ``{"type": "image_pil",
+"image_pil": <PIL image>}`` (vLLM >= 0.10, no PNG round trip).
+
+Nothing here imports torch, transformers or vllm, so the request construction is unit-tested anywhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..core.hashing import content_hash
+from ..eval.policies import Turn
+from .config import ModelConfig
+
+
+# -- images -----------------------------------------------------------------------------------------
+def to_pil(frame: np.ndarray):
+    """An HxWx3 uint8 frame as a PIL RGB image."""
+    from PIL import Image
+
+    if isinstance(frame, Image.Image):
+        return frame.convert("RGB")
+    arr = np.asarray(frame)
+    if arr.ndim != 3 or arr.shape[2] != 3 or arr.dtype != np.uint8:
+        raise ValueError(f"expected an HxWx3 uint8 frame, got shape {arr.shape} dtype {arr.dtype}")
+    return Image.fromarray(arr)
+
+
+def png_bytes(frame: np.ndarray) -> bytes:
+    """The frame encoded as PNG (lossless: the model sees exactly the rendered pixels)."""
+    buf = io.BytesIO()
+    to_pil(frame).save(buf, format="PNG", compress_level=3)
+    return buf.getvalue()
+
+
+def png_data_url(frame: np.ndarray) -> str:
+    """The frame as a ``data:image/png;base64,...`` URL (OpenAI-style image content part)."""
+    return "data:image/png;base64," + base64.b64encode(png_bytes(frame)).decode("ascii")
+
+
+# -- provenance helpers -----------------------------------------------------------------------------
+def system_prompt_hash(system_prompt: str | None) -> str | None:
+    """SHA-256 (hex, first 16) of the system prompt, or None when there is none."""
+    return None if system_prompt is None else hashlib.sha256(system_prompt.encode("utf-8")).hexdigest()[:16]
+
+
+def turn_seed(seed: int, turn: Turn) -> int:
+    """A request's sampling seed: a function of (seed, episode, step) only, so a request gets the same
+    seed whatever the batching and after a resume. Fits in 31 bits (every server accepts it)."""
+    return int(content_hash([int(seed), turn.episode, int(turn.step)], 8), 16) & 0x7FFFFFFF
+
+
+def call_seed(seed: int, turns: Sequence[Turn]) -> int:
+    """One seed for a batched call (transformers samples a whole batch from one generator)."""
+    return int(content_hash([int(seed), [[t.episode, int(t.step)] for t in turns]], 8), 16) & 0x7FFFFFFF
+
+
+# -- chat messages ----------------------------------------------------------------------------------
+def _system(system_prompt: str | None, as_parts: bool) -> list[dict[str, Any]]:
+    if system_prompt is None:
+        return []
+    content: Any = [{"type": "text", "text": system_prompt}] if as_parts else system_prompt
+    return [{"role": "system", "content": content}]
+
+
+def hf_messages(turn: Turn, system_prompt: str | None = None) -> list[dict[str, Any]]:
+    """Messages for a transformers processor's chat template: an image placeholder then the prompt.
+
+    The frame itself goes to the processor beside the templated text (see :func:`hf_images`). Content
+    is always a list of parts (every multimodal chat template accepts that).
+    """
+    parts: list[dict[str, Any]] = [{"type": "image"}] if turn.frame is not None else []
+    parts.append({"type": "text", "text": turn.prompt})
+    return _system(system_prompt, as_parts=True) + [{"role": "user", "content": parts}]
+
+
+def hf_images(turns: Sequence[Turn]) -> list:
+    """The PIL images of a batch, in the order their placeholders appear (one per turn with a frame)."""
+    return [to_pil(t.frame) for t in turns if t.frame is not None]
+
+
+def openai_messages(turn: Turn, system_prompt: str | None = None, image: str = "data_url") -> list[dict[str, Any]]:
+    """OpenAI-style messages: the frame as an ``image_url`` part holding a base64 PNG data URL.
+
+    Args:
+        turn: the env's turn.
+        system_prompt: optional system message.
+        image: ``"data_url"`` (OpenAI, vLLM serve, transformers serve) or ``"pil"`` (vLLM >= 0.10
+            ``LLM.chat``: an ``image_pil`` part, no PNG round trip).
+    """
+    parts: list[dict[str, Any]] = []
+    if turn.frame is not None:
+        if image == "pil":
+            parts.append({"type": "image_pil", "image_pil": to_pil(turn.frame)})
+        elif image == "data_url":
+            parts.append({"type": "image_url", "image_url": {"url": png_data_url(turn.frame)}})
+        else:
+            raise ValueError(f"image must be 'data_url' or 'pil', not {image!r}")
+    parts.append({"type": "text", "text": turn.prompt})
+    return _system(system_prompt, as_parts=False) + [{"role": "user", "content": parts}]
+
+
+# -- OpenAI-compatible requests ---------------------------------------------------------------------
+def openai_request(model: str, turn: Turn, cfg: ModelConfig) -> dict[str, Any]:
+    """The JSON body of one ``POST /v1/chat/completions`` for a turn."""
+    body: dict[str, Any] = {
+        "model": model,
+        "messages": openai_messages(turn, cfg.system_prompt),
+        "max_tokens": cfg.max_new_tokens,
+        "temperature": cfg.temperature,
+        "top_p": cfg.top_p,
+        "seed": turn_seed(cfg.sampling_seed, turn),
+        "stream": False,
+    }
+    return body
+
+
+def parse_openai_response(data: dict[str, Any]) -> dict[str, Any]:
+    """Text, token usage and finish reason of a chat-completions response.
+
+    Returns:
+        ``{"text": str, "input_tokens": int | None, "output_tokens": int | None, "finish_reason": str | None}``
+        (``refusal`` added when the server refused). A missing or empty content is the empty string.
+
+    Raises:
+        ValueError: the body is not a chat completion (no ``choices``).
+    """
+    choices = data.get("choices")
+    if not isinstance(choices, list) or not choices:
+        raise ValueError(f"not a chat completion (no choices): {str(data)[:300]}")
+    choice = choices[0]
+    message = choice.get("message") or {}
+    content = message.get("content")
+    if isinstance(content, list):  # some servers return content parts
+        content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    usage = data.get("usage") or {}
+    out = {"text": content if isinstance(content, str) else "",
+           "input_tokens": usage.get("prompt_tokens"), "output_tokens": usage.get("completion_tokens"),
+           "finish_reason": choice.get("finish_reason")}
+    if message.get("refusal"):
+        out["refusal"] = message["refusal"]
+    return out
+
+
+def cost_usd(input_tokens: int | None, output_tokens: int | None, price_in: float | None,
+             price_out: float | None) -> float | None:
+    """The cost of one request from prices per 1M tokens; None when no price is given or usage is unknown."""
+    if price_in is None and price_out is None:
+        return None
+    if (price_in is not None and input_tokens is None) or (price_out is not None and output_tokens is None):
+        return None
+    return ((input_tokens or 0) * (price_in or 0.0) + (output_tokens or 0) * (price_out or 0.0)) / 1e6
+
+
+# -- vLLM -------------------------------------------------------------------------------------------
+def vllm_llm_kwargs(model: str, cfg: ModelConfig, revision: str | None = None) -> dict[str, Any]:
+    """Keyword arguments of ``vllm.LLM(...)``: one image per prompt, image-size bounds, parallelism."""
+    kw: dict[str, Any] = {
+        "model": model,
+        "dtype": cfg.dtype,
+        "trust_remote_code": cfg.trust_remote_code,
+        "tensor_parallel_size": cfg.tensor_parallel_size,
+        "limit_mm_per_prompt": {"image": 1},
+        "seed": cfg.sampling_seed,
+    }
+    if revision is not None:
+        kw["revision"] = revision
+    if cfg.data_parallel_size > 1:
+        kw["data_parallel_size"] = cfg.data_parallel_size
+    mm = {k: getattr(cfg, k) for k in ("min_pixels", "max_pixels") if getattr(cfg, k) is not None}
+    if mm:
+        kw["mm_processor_kwargs"] = mm
+    return kw
+
+
+def vllm_sampling_kwargs(cfg: ModelConfig, turn: Turn) -> dict[str, Any]:
+    """Keyword arguments of ``vllm.SamplingParams(...)`` for one turn (greedy when temperature is 0)."""
+    kw: dict[str, Any] = {"max_tokens": cfg.max_new_tokens, "temperature": cfg.temperature, "n": 1}
+    if cfg.temperature > 0:
+        kw["top_p"] = cfg.top_p
+        kw["seed"] = turn_seed(cfg.sampling_seed, turn)
+    return kw
+
+
+def vllm_conversations(turns: Sequence[Turn], system_prompt: str | None = None, image: str = "pil") -> list[list[dict[str, Any]]]:
+    """The conversations of one ``llm.chat(conversations, params)`` call: one per turn, in order."""
+    return [openai_messages(t, system_prompt, image=image) for t in turns]
+
+
+__all__ = [
+    "to_pil", "png_bytes", "png_data_url", "system_prompt_hash", "turn_seed", "call_seed",
+    "hf_messages", "hf_images", "openai_messages", "openai_request", "parse_openai_response", "cost_usd",
+    "vllm_llm_kwargs", "vllm_sampling_kwargs", "vllm_conversations",
+]

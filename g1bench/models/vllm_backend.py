@@ -1,0 +1,88 @@
+"""The vLLM backend: one ``LLM`` engine, all envs' requests in one ``llm.chat`` call per step.
+
+The request construction lives in :mod:`g1bench.models.messages` (``vllm_llm_kwargs``,
+``vllm_sampling_kwargs``, ``vllm_conversations``) and is unit-tested without vLLM; this module only
+starts the engine and calls it. Needs a CUDA GPU and ``pip install 'g1bench[vllm]'``. Scripts that use
+it directly need an ``if __name__ == "__main__":`` guard (vLLM spawns worker processes).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ..eval.policies import Answer, Turn
+from .base import ModelPolicy, ModelSource, package_version
+from .config import MissingExtraError, ModelConfig
+from .messages import vllm_conversations, vllm_llm_kwargs, vllm_sampling_kwargs
+
+EXTRA_HINT = "pip install 'g1bench[vllm]'"
+
+
+def _import():
+    try:
+        import vllm
+    except ImportError as e:
+        raise MissingExtraError(f"the vLLM backend needs vllm ({e}); install it with: {EXTRA_HINT} "
+                                "(or use --backend transformers)") from None
+    return vllm
+
+
+def image_part_kind(vllm_version: str | None) -> str:
+    """``pil`` for vLLM >= 0.10 (``image_pil`` content parts), else ``data_url``."""
+    try:
+        major, minor = (int(x) for x in (vllm_version or "0.0").split(".")[:2])
+    except ValueError:
+        return "data_url"
+    return "pil" if (major, minor) >= (0, 10) else "data_url"
+
+
+class VLLMPolicy(ModelPolicy):
+    """A Hub or local VLM served in-process by vLLM (see the module docstring)."""
+
+    backend = "vllm"
+
+    def __init__(self, model: str, cfg: ModelConfig, source: ModelSource):
+        super().__init__(model, cfg, source)
+        vllm = _import()
+        self.llm_kwargs = vllm_llm_kwargs(source.load_id, cfg, source.load_revision)
+        self.llm = vllm.LLM(**self.llm_kwargs)
+        self._sampling_params = vllm.SamplingParams
+        self.image_part = image_part_kind(vllm.__version__)
+        self.versions = {"vllm": vllm.__version__, "torch": package_version("torch"),
+                         "transformers": package_version("transformers")}
+        try:
+            self.dtype = str(self.llm.llm_engine.model_config.dtype).replace("torch.", "")
+        except AttributeError:
+            self.dtype = cfg.dtype
+
+    def backend_versions(self) -> dict[str, str | None]:
+        return self.versions
+
+    def describe_backend(self) -> dict[str, Any]:
+        return {"tensor_parallel_size": self.cfg.tensor_parallel_size, "data_parallel_size": self.cfg.data_parallel_size}
+
+    def act(self, turns: list[Turn]) -> list[Answer]:
+        if not turns:
+            return []
+        t0 = time.perf_counter()
+        conversations = vllm_conversations(turns, self.cfg.system_prompt, image=self.image_part)
+        params = [self._sampling_params(**vllm_sampling_kwargs(self.cfg, t)) for t in turns]
+        outputs = self.llm.chat(conversations, params, use_tqdm=False)
+        dt = (time.perf_counter() - t0) / len(turns)
+        return [answer_from_output(o, dt) for o in outputs]
+
+    def close(self) -> None:
+        self.llm = None
+
+
+def answer_from_output(output: Any, latency_s: float) -> Answer:
+    """An :class:`Answer` from a vLLM ``RequestOutput`` (text, prompt and output token counts)."""
+    completion = output.outputs[0]
+    prompt_ids = getattr(output, "prompt_token_ids", None)
+    return Answer(completion.text, input_tokens=len(prompt_ids) if prompt_ids is not None else None,
+                  output_tokens=len(completion.token_ids), latency_s=latency_s,
+                  extra={"finish_reason": getattr(completion, "finish_reason", None)})
+
+
+__all__ = ["VLLMPolicy", "answer_from_output", "image_part_kind"]
