@@ -1,6 +1,6 @@
 """Perception-data build speed: samples/s and bytes/sample for every game, on N worker processes.
 
-    python benchmarks/dataset_build.py [--rows 2000] [--workers 2] [--presets paper|all]
+    python benchmarks/dataset_build.py [--rows 4000] [--workers 2] [--presets paper|all]
 
 Each game's perception configs are built with ``g1bench.data.build_dataset`` (reset + random valid moves,
 render, PNG encoding, perception text, questions, parquet writing, card) into a temporary folder; the time is
@@ -36,7 +36,7 @@ def main() -> None:
     from g1bench.data.build import default_presets
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rows", type=int, default=2000, help="rows per (game, preset)")
+    ap.add_argument("--rows", type=int, default=4000, help="rows per (game, preset)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--presets", choices=["paper", "all"], default="paper",
                     help="'paper': each game's paper preset (its offline equivalent for shisensho-images); "
@@ -44,15 +44,15 @@ def main() -> None:
     args = ap.parse_args()
     offline = default_presets()
     print(f"perception build, {args.rows} rows per (game, preset), {args.workers} workers, cpu_count={os.cpu_count()}")
-    print(f"{'game':<18} {'presets':<40} {'samples':>8} {'samples/s':>10} {'bytes/sample':>13}")
+    print(f"{'game':<18} {'presets':<48} {'samples':>8} {'samples/s':>10} {'bytes/sample':>13}")
     all_presets = []
     for game in g1bench.list_games():
         presets = offline[game] if args.presets == "all" else (["paper"] if "paper" in offline[game] else offline[game][:1])
         all_presets += [f"{game}:{p}" for p in presets]
         n, rate, size = bench([game], ",".join(f"{game}:{p}" for p in presets), args.rows, args.workers)
-        print(f"{game:<18} {','.join(presets):<40} {n:>8} {rate:>10.0f} {size:>13.0f}")
+        print(f"{game:<18} {','.join(presets):<48} {n:>8} {rate:>10.0f} {size:>13.0f}")
     n, rate, size = bench(g1bench.list_games(), ",".join(all_presets), args.rows, args.workers)
-    print(f"{'all games':<18} {'':<40} {n:>8} {rate:>10.0f} {size:>13.0f}")
+    print(f"{'all games':<18} {'':<48} {n:>8} {rate:>10.0f} {size:>13.0f}")
 
 
 if __name__ == "__main__":
