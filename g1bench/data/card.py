@@ -106,7 +106,7 @@ def _environment() -> str:
     import numpy
     import pyarrow
 
-    from .png import CODEC
+    from ..render.png import CODEC
 
     return (f"Python {platform.python_version()}, numpy {numpy.__version__}, pyarrow {pyarrow.__version__}, "
             f"PNG deflate by {CODEC} (PNG and parquet bytes depend on the deflate codec and pyarrow versions; "

@@ -15,7 +15,7 @@ from ..core.env import G1Env
 from ..core.hashing import canonical_json
 from ..eval.policies import OraclePolicy, Turn, get_policy
 from ..eval.suites import PAPER_EVAL_WARMUP, PAPER_TRAIN_WARMUP, EpisodeSpec, get_suite, start_game
-from .png import encode_png
+from ..render.png import encode_png
 
 #: first seed of each split; a split holds at most SPLIT_SEEDS rows per (config, preset[, sampling])
 TRAIN_SEED_BASE = 1_000_000

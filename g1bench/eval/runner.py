@@ -34,6 +34,7 @@ from .. import __version__
 from ..core.answer import ParseError, format_ok, perception_block, perception_exact
 from ..core.env import G1Env
 from ..core.hashing import content_hash
+from ..render.png import encode_png
 from .metrics import episode_score, step_score, summarize
 from .policies import Answer, Policy, Turn
 from .results import SCHEMA, ResultsError, write_atomic
@@ -147,8 +148,8 @@ class RunDir:
             return None
         self._saved_frames.add(fid)
         if self._writer is None:
-            # PNG encoding releases the GIL: two writers keep up with ~500 new frames/s on 2 cores
-            self._writer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="g1bench-frames")
+            # file writes are slow on some filesystems: keep them off the stepping thread
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="g1bench-frames")
         # backpressure: a bounded backlog keeps memory flat when frames come faster than they are written
         while len(self._backlog) >= self.MAX_BACKLOG:
             self._backlog.popleft().result()
@@ -157,10 +158,8 @@ class RunDir:
         return future
 
     def _write_png(self, frame: np.ndarray, fid: str) -> None:
-        from PIL import Image
-
         tmp = self.frames / f".{fid}.png.tmp"
-        Image.fromarray(frame).save(tmp, format="PNG", compress_level=1)
+        tmp.write_bytes(encode_png(frame))
         os.replace(tmp, self.frames / f"{fid}.png")
 
     def close(self) -> None:

@@ -1,4 +1,4 @@
-"""A small, fast and deterministic PNG encoder for RGB frames.
+"""A small, fast and deterministic PNG encoder for RGB frames (used for datasets and run directories).
 
 Game frames are flat colours, so the "Up" filter (each row minus the row above) turns almost every byte
 into 0, and deflate then compresses a frame to a few kB. Deflate comes from zlib-ng when it is installed
