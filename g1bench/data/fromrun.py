@@ -37,25 +37,14 @@ def _natural(text: str) -> list:
 
 
 def _read_episodes(path: Path) -> list[dict[str, Any]]:
-    data = path.read_bytes()
-    good_end = data.rfind(b"\n") + 1
-    if good_end < len(data):
+    from ..eval.runner import RunError, read_episodes_file
+
+    try:
+        episodes, good_end = read_episodes_file(path)
+    except RunError as e:
+        raise DataError(str(e)) from None
+    if good_end < path.stat().st_size:
         warnings.warn(f"{path}: ignoring a torn last line (the run was interrupted while writing it)", stacklevel=3)
-    episodes, seen = [], set()
-    for n, line in enumerate(data[:good_end].splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except ValueError as e:
-            raise DataError(f"{path}:{n} is not valid JSON ({e})") from None
-        missing = [k for k in ("episode_id", "game", "difficulty", "seed", "steps") if k not in rec]
-        if missing or not isinstance(rec.get("steps"), list):
-            raise DataError(f"{path}:{n}: an episode record needs {missing or ['steps (a list)']}")
-        if rec["episode_id"] in seen:  # a resumed run may repeat an episode; the first record counts
-            continue
-        seen.add(rec["episode_id"])
-        episodes.append(rec)
     return episodes
 
 

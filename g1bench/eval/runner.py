@@ -116,24 +116,11 @@ class RunDir:
     def _read_finished(self) -> list[dict[str, Any]]:
         if not self.episodes_file.exists():
             return []
-        data = self.episodes_file.read_bytes()
-        good_end = data.rfind(b"\n") + 1
-        if good_end < len(data):  # a torn last line from a crash: cut it off
+        records, good_end = read_episodes_file(self.episodes_file)
+        if good_end < self.episodes_file.stat().st_size:  # a torn last line from a crash: cut it off
             with open(self.episodes_file, "r+b") as f:
                 f.truncate(good_end)
-        out, seen = [], set()
-        for n, line in enumerate(data[:good_end].splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except ValueError as e:
-                raise RunError(f"{self.episodes_file}:{n} is corrupt ({e}); fix or remove that line to resume") from None
-            if rec["episode_id"] in seen:
-                continue
-            seen.add(rec["episode_id"])
-            out.append(rec)
-        return out
+        return records
 
     def append_episode(self, record: dict[str, Any]) -> None:
         line = (json.dumps(record, separators=(",", ":")) + "\n").encode()
@@ -365,18 +352,42 @@ def evaluate(suite: Suite, policy: Policy, output_dir: str | os.PathLike, **kwar
     return Runner(suite, policy, output_dir, **kwargs).run()
 
 
+EPISODE_KEYS = ("episode_id", "game", "difficulty", "seed", "steps")
+
+
+def read_episodes_file(path: str | os.PathLike) -> tuple[list[dict[str, Any]], int]:
+    """The episode records of an ``episodes.jsonl`` and the byte length of its complete lines.
+
+    A torn last line (a crash mid-write) is not returned; a corrupt complete line raises
+    :class:`RunError` naming it; a repeated episode id keeps its first record.
+    """
+    path = Path(path)
+    data = path.read_bytes()
+    good_end = data.rfind(b"\n") + 1
+    records, seen = [], set()
+    for n, line in enumerate(data[:good_end].splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except ValueError as e:
+            raise RunError(f"{path}:{n} is not valid JSON ({e}); fix or remove that line") from None
+        missing = [k for k in EPISODE_KEYS if k not in rec]
+        if missing or not isinstance(rec.get("steps"), list):
+            raise RunError(f"{path}:{n}: an episode record needs {missing or ['steps (a list)']}")
+        if rec["episode_id"] in seen:
+            continue
+        seen.add(rec["episode_id"])
+        records.append(rec)
+    return records, good_end
+
+
 def load_episodes(run_dir: str | os.PathLike) -> list[dict[str, Any]]:
-    """The finished episode records of a run directory (torn last lines are ignored)."""
+    """The finished episode records of a run directory (a torn last line is ignored)."""
     path = Path(run_dir) / "episodes.jsonl"
     if not path.exists():
         raise ResultsError(f"{run_dir}: no episodes.jsonl — not a g1bench run directory")
-    out = []
-    for line in path.read_text().splitlines():
-        try:
-            out.append(json.loads(line))
-        except ValueError:
-            continue
-    return out
+    return read_episodes_file(path)[0]
 
 
-__all__ = ["Runner", "RunDir", "RunError", "evaluate", "load_episodes", "step_score"]
+__all__ = ["Runner", "RunDir", "RunError", "evaluate", "load_episodes", "read_episodes_file", "step_score"]
