@@ -166,6 +166,18 @@ def test_group_evaluation_judges_every_answer_from_the_same_state(game):
         assert solo.judge(answer).outcome == res.outcome
 
 
+@pytest.mark.parametrize("game", GAMES)
+def test_every_legal_action_is_valid_and_its_answer_text_plays_it(game):
+    env = make(game)
+    env.reset(seed=2)
+    legal = env.legal_actions()
+    assert legal and len(legal) == env._info()["n_legal"]
+    for action in legal[:10]:
+        by_text = env.evaluate_group([env.answer_for(action)])[0]
+        assert by_text.outcome.valid and by_text.parse_error is None
+        assert by_text.outcome == env.evaluate_group([action])[0].outcome
+
+
 def test_group_rewards_2048_are_independent():
     # the original restored only a wrapper attribute, so sample k ran on the board left by samples 1..k-1
     env = make("2048")

@@ -209,7 +209,17 @@ class G1Env(gym.Env):
     # -- what the model sees ------------------------------------------------------------------------
     @property
     def prompt(self) -> str:
+        """The game's versioned instruction (depends on the config only)."""
         return self.game.prompt()
+
+    def legal_actions(self) -> list[Any]:
+        """Every valid structured action now (tile games: each unordered pair once)."""
+        self._require_dealt()
+        return self.game.legal_actions()
+
+    def answer_for(self, action: Any) -> str:
+        """The answer text that plays ``action`` (e.g. ``<answer>(0, 1) (2, 3)</answer>``)."""
+        return self.game.format_action(action)
 
     def _observe(self) -> np.ndarray:
         return self.canvas.render(self.game)
