@@ -268,3 +268,17 @@ def test_make_errors():
         g1bench.make("2048", "impossible")
     with pytest.raises(ValueError, match="max_steps"):
         g1bench.make("2048", max_steps=0)
+
+
+@pytest.mark.parametrize("labels", [False, True])
+def test_canvas_maps_pixels_to_cells_and_back(labels):
+    env = make("shisensho", "base", labels=labels)
+    env.reset(seed=0)
+    canvas = env.canvas
+    for r, c in [(0, 0), (2, 3), (5, 5)]:
+        left, top, right, bottom = canvas.cell_box(r, c)
+        assert canvas.cell_at(left, top) == (r, c) and canvas.cell_at(right - 1, bottom - 1) == (r, c)
+    assert canvas.cell_at(canvas.ox - 1, canvas.oy) is None
+    assert canvas.cell_at(canvas.width - 1, canvas.height - 1) is None  # the status bar
+    if labels:
+        assert canvas.ox > 0 and canvas.oy > 0

@@ -62,6 +62,18 @@ class Canvas:
         """(width, height) in pixels."""
         return self.width, self.height
 
+    def cell_at(self, x: float, y: float) -> tuple[int, int] | None:
+        """The (row, col) of the board cell under pixel (x, y) of a frame, or None off the board
+        (for clickable frames: a person playing in a browser)."""
+        c = int((x - self.ox) // self.cell) if x >= self.ox else -1
+        r = int((y - self.oy) // self.cell) if y >= self.oy else -1
+        return (r, c) if 0 <= r < self.rows and 0 <= c < self.cols else None
+
+    def cell_box(self, row: int, col: int) -> tuple[int, int, int, int]:
+        """(left, top, right, bottom) pixel box of a board cell in the frame."""
+        x, y = self.ox + col * self.cell, self.oy + row * self.cell
+        return (x, y, x + self.cell, y + self.cell)
+
     def invalidate(self) -> None:
         """Forget what was drawn (the next frame is composed from scratch)."""
         self._buf = self._base.copy()
