@@ -161,13 +161,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from .core.config import ConfigError
+    from .core.config import ConfigError, UnknownNameError
+    from .core.env import StateError
+    from .tiles import TileSourceError
 
     try:
         return args.func(args)
-    except (ConfigError, KeyError) as e:
-        msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
-        print(f"error: {msg}", file=sys.stderr)
+    except (ConfigError, UnknownNameError, StateError, TileSourceError) as e:
+        print(f"error: {e}", file=sys.stderr)
         return 2
 
 

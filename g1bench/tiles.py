@@ -47,6 +47,12 @@ class TileSourceError(RuntimeError):
     """A tile source could not be loaded or is not an image-classification dataset."""
 
 
+class HubUnavailable(TileSourceError):
+    """The Hub cannot be reached (no network, or offline mode and the dataset is not cached). This is the
+    one failure that falls back to the bundled pack; a wrong path or a dataset that is not image
+    classification is an error, never silently replaced."""
+
+
 @dataclass(frozen=True, eq=False)
 class TileSet:
     """The pictures of one tile source.
@@ -181,10 +187,13 @@ def _load_dataset(source: str):
     repo = HF_ALIASES.get(source, source)
     if hub_offline():
         with _offline_mode():  # the local cache only
-            return datasets.load_dataset(repo, split="train")
+            try:
+                return datasets.load_dataset(repo, split="train")
+            except Exception as e:  # datasets raises several types for "not in the cache"
+                raise HubUnavailable(f"{repo!r} is not in the local cache and offline mode is on ({type(e).__name__})") from e
     ok, why = _hub_reachable()
     if not ok:
-        raise TileSourceError(f"cannot download {repo!r}: {why}; set HF_HUB_OFFLINE=1 to use a cached copy")
+        raise HubUnavailable(f"cannot download {repo!r}: {why}; set HF_HUB_OFFLINE=1 to use a cached copy")
     return datasets.load_dataset(repo, split="train")
 
 
@@ -238,7 +247,8 @@ def load_tiles(source: str, images_per_class: int) -> TileSet:
 
 
 def resolve_tiles(source: str, images_per_class: int) -> TileSet:
-    """Like :func:`load_tiles`, but falls back to the bundled pack (with a warning) when ``source`` fails.
+    """Like :func:`load_tiles`, but falls back to the bundled pack (with a warning) when the Hub cannot be
+    reached (:class:`HubUnavailable`); any other failure raises :class:`TileSourceError`.
 
     The result's ``name`` is the source actually used. The outcome is cached per process, so a source
     that failed once is not retried (and not warned about again) in the same process.
@@ -249,9 +259,7 @@ def resolve_tiles(source: str, images_per_class: int) -> TileSet:
         return tiles
     try:
         tiles = load_tiles(source, images_per_class)
-    except Exception as e:  # no network, offline mode, missing or malformed dataset: all fall back
-        if source == BUNDLED:
-            raise
+    except HubUnavailable as e:  # only an unreachable Hub falls back; other errors are the user's to fix
         why = " ".join(str(e).split())
         why = why if len(why) <= 300 else why[:297] + "..."
         warnings.warn(

@@ -44,8 +44,13 @@ def built(tmp_path_factory) -> Path:
 
 
 def _load(folder, config, **kw):
+    import tempfile
+
     import datasets
 
+    # a fresh cache every time: datasets reads HF_HOME once at import, and pytest reuses tmp paths across
+    # sessions, so the default cache could hand back an older build of the "same" folder
+    kw.setdefault("cache_dir", tempfile.mkdtemp(prefix="g1bench-ds-cache-"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return datasets.load_dataset(str(folder), config, **kw)

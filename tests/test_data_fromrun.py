@@ -81,7 +81,7 @@ def test_run_becomes_episodes_configs(tmp_path, monkeypatch):
     for game in ("2048", "swap"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ds = datasets.load_dataset(str(out), f"episodes-{game}", split="train")
+            ds = datasets.load_dataset(str(out), f"episodes-{game}", split="train", cache_dir=str(out.parent / "cache"))
         assert ds.column_names == [c[0] for c in EPISODES]
         assert ds["episode_id"] == sorted(ds["episode_id"], key=lambda e: int(e.rsplit("/", 1)[1]))
         for row in ds:

@@ -75,7 +75,7 @@ def test_push_then_load_from_the_hub(hub, folder, tmp_path):
                           env=hub_env(hub, tmp_path / "fresh_home"), timeout=180)
     assert load.returncode == 0, load.stderr
     got = json.loads(load.stdout)
-    local_ds = datasets.load_dataset(str(folder), "perception-2048-paper")
+    local_ds = datasets.load_dataset(str(folder), "perception-2048-paper", cache_dir=str(tmp_path / "local_cache"))
     assert got["configs"] == sorted(["perception-2048-paper", "perception-swap-paper", "states-2048", "states-swap"])
     assert got["rows"] == {"train": 3, "test": 2} and got["hashes"] == list(local_ds["train"]["state_hash"])
     assert got["restored"] and len(got["streamed"]) == 2 and got["frame"][0] > 0

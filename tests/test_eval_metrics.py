@@ -48,6 +48,14 @@ def test_rates_on_a_known_log():
     assert g["mean_output_tokens"] == 20 and g["mean_latency_s"] == 1.0
 
 
+def test_a_random_fallback_move_is_not_reasoning_success():
+    s = step(True, score_delta=4, has_perception=True, perception_ok=True, parse_error="no <answer> block")
+    s["fallback_action"] = 2
+    g = summarize_group([episode("2048", 0, [s])])
+    assert g["mean"] == 4 and g["success_rate"] == 1.0  # the paper metric counts the fallback move
+    assert g["reasoning_accuracy"] == 0.0
+
+
 def test_mean_std_and_ci_over_episodes():
     eps = [episode("shisensho", i, [step(True)] * k) for i, k in enumerate([1, 2, 3, 4])]
     g = summarize_group(eps)
@@ -89,6 +97,12 @@ def test_results_schema_accepts_valid_and_names_the_bad_field(tmp_path):
         (lambda d: d["results"]["swap/paper"].update(ci95=[3, 1]), "ci95"),
         (lambda d: d["results"]["swap/paper"].update(n=True), "got a boolean"),
         (lambda d: d.update(complete="yes"), "results.complete"),
+        (lambda d: d["results"]["swap/paper"].update(mean=float("inf")), "numbers must be finite"),
+        (lambda d: d["results"]["swap/paper"].update(ci95=[float("nan"), 1.0]), "ci95"),
+        (lambda d: d["results"].update(nogroup=d["results"]["swap/paper"]), "group names are 'game/difficulty'"),
+        (lambda d: d.update(episodes_done=999), "not within 0..episodes_total"),
+        (lambda d: d.update(complete=False), "but 1 of 1 episodes are done"),
+        (lambda d: d.update(episodes_done=0, complete=False, episodes_total=1), "the groups hold 1 episodes"),
     ]
     for mutate, msg in cases:
         d = copy.deepcopy(valid_results())
@@ -101,6 +115,9 @@ def test_results_schema_accepts_valid_and_names_the_bad_field(tmp_path):
     bad.write_text("{ not json")
     with pytest.raises(ResultsError, match="not valid JSON"):
         load(tmp_path)
+    bad.write_bytes(b"\xff\xfe{}")
+    with pytest.raises(ResultsError, match="not UTF-8"):
+        load(bad)
     with pytest.raises(ResultsError, match="no such results file"):
         load(tmp_path / "missing.json")
     write_atomic(bad, valid_results())

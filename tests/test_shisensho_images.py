@@ -145,9 +145,14 @@ def test_without_network_the_hub_is_given_up_quickly(monkeypatch, tmp_path):
     assert t.name == "bundled"
 
 
-def test_a_missing_local_folder_falls_back_too(tmp_path):
-    with pytest.warns(RuntimeWarning, match="no dataset folder"):
-        assert resolve_tiles(str(tmp_path / "nothing-here"), 8).name == "bundled"
+def test_a_wrong_source_is_an_error_not_a_silent_fallback(tmp_path):
+    from g1bench.core.env import G1Env
+    from g1bench.tiles import TileSourceError
+
+    with pytest.raises(TileSourceError, match="no dataset folder"):
+        resolve_tiles(str(tmp_path / "nothing-here"), 8)
+    with pytest.raises(TileSourceError, match="no dataset folder"):
+        G1Env("shisensho-images", "paper", tile_source="./typo-in-path")
 
 
 def test_the_cifar10_alias_names_the_paper_dataset():

@@ -20,6 +20,13 @@ class ConfigError(ValueError):
     """A difficulty knob has an invalid value; the message names the knob and what is allowed."""
 
 
+class UnknownNameError(KeyError):
+    """An unknown game, suite or policy name; the message lists the known ones."""
+
+    def __str__(self) -> str:  # KeyError would quote the whole message
+        return str(self.args[0]) if self.args else ""
+
+
 def knob(default: Any, axis: str, help: str, **kwargs: Any) -> Any:
     """A config field with its difficulty axis and help text (shown by ``g1bench games``)."""
     if axis not in ("perception", "reasoning", "protocol"):

@@ -272,14 +272,17 @@ class G1Env(gym.Env):
             raise StateError(
                 "snapshot was taken with another config; build the env with g1bench.make_from_state(snapshot)"
             )
-        try:
-            self.game.set_state(copy.deepcopy(state["board"]))
+        before = self.game.get_state() if self._dealt else None
+        try:  # validate everything before changing anything; on any error the env is left as it was
             rng = np.random.Generator(np.random.PCG64())
             rng.bit_generator.state = copy.deepcopy(state["rng"])
-            self._np_random = rng
-            self._steps = int(state.get("steps", 0))
+            steps = int(state.get("steps", 0))
+            self.game.set_state(copy.deepcopy(state["board"]))
         except (KeyError, TypeError, ValueError) as e:
+            if before is not None:
+                self.game.set_state(before)
             raise StateError(f"malformed snapshot: {type(e).__name__}: {e}") from None
+        self._np_random, self._steps = rng, steps
         self._dealt = True
         self._over = self.game.is_over()
         self.canvas.invalidate()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
-from typing import Any, ClassVar, Hashable, Sequence
+from typing import Any, ClassVar, Hashable
 
 import gymnasium as gym
 import numpy as np
@@ -157,7 +157,3 @@ class Game(abc.ABC):
     @property
     def cell_px(self) -> int:
         return self.config.cell_px or self.default_cell_px
-
-
-def board_cells(rows: int, cols: int) -> Sequence[tuple[int, int]]:
-    return [(r, c) for r in range(rows) for c in range(cols)]

@@ -29,7 +29,3 @@ def canonical_json(obj: Any) -> str:
 def content_hash(obj: Any, length: int = 16) -> str:
     """Hex SHA-256 (first `length` chars) of the canonical JSON of `obj`."""
     return hashlib.sha256(canonical_json(obj).encode()).hexdigest()[:length]
-
-
-def bytes_hash(data: bytes, length: int = 16) -> str:
-    return hashlib.sha256(data).hexdigest()[:length]

@@ -426,8 +426,12 @@ def prepare_folder(out: Path, plan_data: dict[str, Any], resume: bool, overwrite
                 raise DataError(f"{out} is not empty and holds no interrupted {what} to resume; "
                                 "pass --overwrite to replace it or choose an empty folder")
         else:
-            hint = (" It holds an interrupted build: pass --resume to finish it or --overwrite to start again."
-                    if (stage / "plan.json").exists() else " Pass --overwrite to replace it, or choose an empty folder.")
+            if (stage / "plan.json").exists() and what == "build":
+                hint = " It holds an interrupted build: pass --resume to finish it or --overwrite to start again."
+            elif (stage / "plan.json").exists():
+                hint = f" It holds an interrupted {what}: pass --overwrite to start it again."
+            else:
+                hint = " Pass --overwrite to replace it, or choose an empty folder."
             raise DataError(f"output folder {out} is not empty.{hint}")
     stage.mkdir(parents=True, exist_ok=True)
     if state == "fresh":

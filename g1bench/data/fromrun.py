@@ -49,7 +49,8 @@ def _read_episodes(path: Path) -> list[dict[str, Any]]:
 
 
 def _policy_name(policy: dict[str, Any]) -> str:
-    return str(policy.get("model") or policy.get("name") or policy.get("policy") or "unknown")
+    """The policy's name: ``describe()["policy"]`` is always a string (a baseline name or the model id)."""
+    return str(policy.get("policy") or "unknown")
 
 
 def from_run(run_dir: str | os.PathLike, out: str | os.PathLike, overwrite: bool = False) -> BuildReport:

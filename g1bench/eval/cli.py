@@ -8,6 +8,22 @@ import json
 import re
 import sys
 
+from ..core.config import UnknownNameError
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
 
 def add_commands(sub) -> None:
     p = sub.add_parser("eval", help="evaluate a model or baseline on a suite", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -15,17 +31,17 @@ def add_commands(sub) -> None:
     p.add_argument("--suite", default="paper", help="built-in suite: paper, grid, smoke (ignored when --games is given)")
     p.add_argument("--games", help="custom suite: comma-separated games")
     p.add_argument("--difficulty", default="paper", help="custom suite: difficulty preset")
-    p.add_argument("--episodes", type=int, default=10, help="custom suite: episodes per game")
-    p.add_argument("--steps", type=int, default=100, help="custom suite: policy steps per episode")
-    p.add_argument("--seed", type=int, default=0, help="custom suite: first seed")
-    p.add_argument("--warmup", type=int, default=None, help="custom suite: random warm-up moves (default: the paper's)")
+    p.add_argument("--episodes", type=_positive, default=10, help="custom suite: episodes per game")
+    p.add_argument("--steps", type=_positive, default=100, help="custom suite: policy steps per episode")
+    p.add_argument("--seed", type=_non_negative, default=0, help="custom suite: first seed")
+    p.add_argument("--warmup", type=_non_negative, default=None, help="custom suite: random warm-up moves (default: the paper's)")
     p.add_argument("--output-dir", "-o", help="run directory (default runs/<suite>__<model>__<time>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --output-dir")
-    p.add_argument("--concurrency", type=int, default=2, help="episode cohorts in flight (2 overlaps env work with model calls)")
-    p.add_argument("--max-active", type=int, default=64, help="at most this many episodes live at once (bounds memory)")
+    p.add_argument("--concurrency", type=_positive, default=2, help="episode cohorts in flight (2 overlaps env work with model calls)")
+    p.add_argument("--max-active", type=_positive, default=64, help="at most this many episodes live at once (bounds memory)")
     p.add_argument("--no-frames", action="store_true", help="do not store frames (smaller runs; no replays/videos)")
     p.add_argument("--save-videos", action="store_true", help="write an animated GIF per episode at the end")
-    p.add_argument("--policy-seed", type=int, default=0, help="seed of the baselines' randomness")
+    p.add_argument("--policy-seed", type=_non_negative, default=0, help="seed of the baselines' randomness")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     from ..models.config import add_arguments as add_model_arguments
 
@@ -39,7 +55,7 @@ def add_commands(sub) -> None:
 
     p = sub.add_parser("report", help="summary table, plots and videos of a run")
     p.add_argument("run", help="run directory")
-    p.add_argument("--plots", action="store_true", help="write cumulative-score plots (needs g1bench[report])")
+    p.add_argument("--no-plots", action="store_true", help="do not write the cumulative-score plots (they need g1bench[report])")
     p.add_argument("--videos", action="store_true", help="write an animated GIF per episode")
     p.add_argument("--json", action="store_true", help="print results.json instead of the table")
     p.set_defaults(func=cmd_report)
@@ -82,8 +98,8 @@ def cmd_eval(args) -> int:
                                  args.episodes, args.steps, args.seed, args.warmup)
         else:
             suite = get_suite(args.suite)
-    except (KeyError, ValueError) as e:
-        print(f"error: {e.args[0] if e.args else e}", file=sys.stderr)
+    except (UnknownNameError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
         return 2
     if args.resume and not args.output_dir:
         print("error: --resume needs --output-dir (the run to continue)", file=sys.stderr)
@@ -131,8 +147,8 @@ def cmd_suites(args) -> int:
     if args.manifest:
         try:
             suite = get_suite(args.manifest)
-        except KeyError as e:
-            print(f"error: {e.args[0]}", file=sys.stderr)
+        except UnknownNameError as e:
+            print(f"error: {e}", file=sys.stderr)
             return 2
         print(json.dumps(manifest_document(suite), indent=1))
         return 0
@@ -157,13 +173,12 @@ def cmd_report(args) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(json.dumps(results, indent=2) if args.json else summary_table(results))
-    if args.plots:
+    if not args.no_plots:
         try:
             paths = plot_curves(args.run)
-        except ImportError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
-        print(f"plots: {', '.join(str(p) for p in paths)}")
+            print(f"plots: {', '.join(str(p) for p in paths)}")
+        except ImportError as e:  # the table is still useful without matplotlib
+            print(f"note: no plots written: {e}", file=sys.stderr)
     if args.videos:
         print(f"videos: {len(write_videos(args.run))} GIFs in {args.run}/videos")
     return 0

@@ -93,7 +93,9 @@ def summarize_group(episodes: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "format_rate": _rate(sum(1 for s in steps if s.get("format_ok")), n_steps),
         "perception_answered": len(with_block),
         "perception_accuracy": _rate(len(perceived), len(with_block)),
-        "reasoning_accuracy": _rate(sum(1 for s in perceived if s["success"]), len(perceived)),
+        # success given correct perception; a move played by the 2048 random-move rule is not the model's
+        "reasoning_accuracy": _rate(sum(1 for s in perceived if s["success"] and s.get("fallback_action") is None),
+                                    len(perceived)),
         "mean_output_tokens": _mean(tokens),
         "mean_latency_s": _mean(latency),
         "games_played": int(sum(1 + max((s.get("game_index", 0) for s in e["steps"]), default=0) for e in episodes)),

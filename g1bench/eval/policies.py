@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..core.config import UnknownNameError
 from ..core.env import G1Env
 from ..core.hashing import content_hash
 
@@ -259,5 +260,5 @@ BASELINES: dict[str, Callable[..., Policy]] = {
 def get_policy(name: str, **kwargs: Any) -> Policy:
     """A built-in baseline by name (model backends are resolved by the model-backend layer)."""
     if name not in BASELINES:
-        raise KeyError(f"unknown policy {name!r}; built-in baselines: {sorted(BASELINES)}")
+        raise UnknownNameError(f"unknown policy {name!r}; built-in baselines: {sorted(BASELINES)}")
     return BASELINES[name](**kwargs)

@@ -24,11 +24,16 @@ def summary_table(results: dict[str, Any]) -> str:
             f" · {results['episodes_done']}/{results['episodes_total']} episodes"
             + ("" if results["complete"] else " · INCOMPLETE"))
     cols = ["game/difficulty", "score", "95% CI", "n", "parse fail", "invalid", "P_acc", "R_acc", "paper Random", "paper G1-7B"]
+    substituted = {}
+    for k, v in prov["env_versions"].items():
+        if v.get("substituted"):
+            substituted[k.split("|")[0]] = v["substituted"]
     rows = []
     for key, g in results["results"].items():
         game, diff = key.split("/", 1)
-        ref = diff == "paper"
-        rows.append([key, _fmt(g["mean"]), f"[{_fmt(g['ci95'][0])}, {_fmt(g['ci95'][1])}]", str(g["n"]),
+        # the paper's numbers only sit beside a run of the paper protocol on the paper's own settings
+        ref = prov["suite"]["name"] == "paper" and key not in substituted
+        rows.append([key + (" *" if key in substituted else ""), _fmt(g["mean"]), f"[{_fmt(g['ci95'][0])}, {_fmt(g['ci95'][1])}]", str(g["n"]),
                      _fmt(g["parse_failure_rate"], True), _fmt(g["invalid_action_rate"], True),
                      _fmt(g["perception_accuracy"], True), _fmt(g["reasoning_accuracy"], True),
                      _fmt(PAPER_REFERENCE["Random"].get(game)) if ref else "",
@@ -37,7 +42,10 @@ def summary_table(results: dict[str, Any]) -> str:
     line = "  ".join(c.ljust(w) for c, w in zip(cols, widths))
     body = "\n".join("  ".join(v.ljust(w) for v, w in zip(r, widths)) for r in rows)
     notes = ("score = 2048: merge score summed over the steps; tile games: successful moves (Swap: per 100 steps).\n"
-             "Paper numbers: G1 paper Fig. 1 (avg over 10 runs of 100 steps).")
+             "Paper numbers: G1 paper Fig. 1 (avg over 10 runs of 100 steps), shown for the paper suite only.")
+    for key, subs in substituted.items():
+        what = ", ".join(f"{k} {a!r} -> {b!r}" for k, (a, b) in subs.items())
+        notes += f"\n* {key} ran with {what} on this machine: not comparable with the paper's numbers."
     return f"{head}\n{line}\n{'-' * len(line)}\n{body}\n{notes}"
 
 

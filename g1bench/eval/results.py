@@ -85,15 +85,26 @@ def validate(data: Any) -> dict[str, Any]:
         where = f"results.results[{name!r}]"
         if not isinstance(group, dict):
             raise ResultsError(f"{where}: expected an object")
+        if not isinstance(name, str) or name.count("/") < 1:
+            raise ResultsError(f"{where}: group names are 'game/difficulty'")
         for key, types in _GROUP_FIELDS.items():
             value = _need(group, key, types, where)
-            if isinstance(value, float) and math.isnan(value):
-                raise ResultsError(f"{where}.{key}: is NaN")
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ResultsError(f"{where}.{key}: is {value} (numbers must be finite)")
         ci = group["ci95"]
-        if len(ci) != 2 or not all(isinstance(v, _NUM) for v in ci) or ci[0] > ci[1]:
-            raise ResultsError(f"{where}.ci95: expected [low, high] with low <= high, got {ci!r}")
+        if (len(ci) != 2 or not all(isinstance(v, _NUM) and not isinstance(v, bool) and math.isfinite(v) for v in ci)
+                or ci[0] > ci[1]):
+            raise ResultsError(f"{where}.ci95: expected [low, high] finite with low <= high, got {ci!r}")
         if group["n"] < 1:
             raise ResultsError(f"{where}.n: must be >= 1")
+    done, total = data["episodes_done"], data["episodes_total"]
+    if not 0 <= done <= total:
+        raise ResultsError(f"results.episodes_done: {done} is not within 0..episodes_total ({total})")
+    if data["complete"] != (done == total):
+        raise ResultsError(f"results.complete: is {data['complete']} but {done} of {total} episodes are done")
+    if sum(g["n"] for g in groups.values()) != done:
+        raise ResultsError(f"results.results: the groups hold {sum(g['n'] for g in groups.values())} episodes, "
+                           f"episodes_done says {done}")
     return data
 
 
@@ -103,7 +114,9 @@ def load(path: str | os.PathLike) -> dict[str, Any]:
     if p.is_dir():
         p = p / "results.json"
     try:
-        text = p.read_text()
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ResultsError(f"{p}: not UTF-8 text ({e.reason} at byte {e.start})") from None
     except FileNotFoundError:
         raise ResultsError(f"{p}: no such results file") from None
     except OSError as e:

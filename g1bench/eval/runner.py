@@ -84,7 +84,8 @@ class RunDir:
         self.episodes_file = self.path / "episodes.jsonl"
         self._saved_frames: set[str] = set()
         self._writer: ThreadPoolExecutor | None = None
-        self._backlog: deque[Future] = deque()
+        self._backlog: deque[tuple[str, Future]] = deque()
+        self._pending: dict[str, Future] = {}
 
     def prepare(self, meta: dict[str, Any], resume: bool) -> list[dict[str, Any]]:
         """Create or reopen the directory; returns the finished episode records on resume."""
@@ -130,18 +131,26 @@ class RunDir:
             os.fsync(f.fileno())
 
     def save_frame(self, frame: np.ndarray, fid: str) -> Future | None:
-        """Store a frame once under its id (PNG, written by a background thread); returns the pending write."""
+        """Store a frame once under its id (PNG, written by a background thread).
+
+        Returns the write still pending for this id, if any (also when another episode asked first), so
+        every episode can wait for all the frames it refers to before it is recorded.
+        """
         if fid in self._saved_frames:
-            return None
+            pending = self._pending.get(fid)
+            return pending if pending is not None and not pending.done() else None
         self._saved_frames.add(fid)
         if self._writer is None:
             # file writes are slow on some filesystems: keep them off the stepping thread
             self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="g1bench-frames")
         # backpressure: a bounded backlog keeps memory flat when frames come faster than they are written
         while len(self._backlog) >= self.MAX_BACKLOG:
-            self._backlog.popleft().result()
+            done_id, done = self._backlog.popleft()
+            done.result()
+            self._pending.pop(done_id, None)
         future = self._writer.submit(self._write_png, frame, fid)
-        self._backlog.append(future)
+        self._backlog.append((fid, future))
+        self._pending[fid] = future
         return future
 
     def _write_png(self, frame: np.ndarray, fid: str) -> None:

@@ -14,6 +14,7 @@ suite's version is bumped.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -21,6 +22,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from ..core.config import UnknownNameError
 from ..core.env import G1Env
 from ..core.hashing import content_hash
 from ..games import GAMES, get_game
@@ -92,22 +94,25 @@ def warm_up(env: G1Env, seed: int, moves: int) -> None:
             r1, r2 = (int(v) for v in rng.integers(0, rows, size=2))
             c1, c2 = (int(v) for v in rng.integers(0, cols, size=2))
             action = (r1, c1, r2, c2)
-        if env.judge(action).outcome.terminated:
+        if env.judge(action).outcome.terminated or game.is_over():
             break
 
 
 def start_game(spec: EpisodeSpec, env: G1Env, k: int) -> int:
-    """Put ``env`` at the start of game k of episode ``spec`` (seeded reset + warm-up). Returns the seed.
+    """Put ``env`` at the start of game k of episode ``spec``; returns the game index actually used.
 
-    If the warm-up ends the game (rare), the next seed of the stream is used, deterministically.
+    Game 0 is a seeded reset plus the episode's warm-up. A later game (after one ended inside the step
+    budget) is a fresh seeded deal with no warm-up, as the original's auto-reset gave. If a start position
+    has no move left (a warm-up can end a 2048 game), the next seed of the stream is used,
+    deterministically.
     """
     while True:
         seed = stream_seed(spec.seed, k)
         env.reset(seed=seed)
-        warm_up(env, seed, spec.warmup)
-        if not env._over:
-            env._steps = 0
-            env.canvas.invalidate()
+        if k == 0:
+            warm_up(env, seed, spec.warmup)
+        if not env.game.is_over():
+            env.set_state(env.get_state() | {"steps": 0})  # clears the env's episode flags and redraws
             return k
         k += 1
 
@@ -164,7 +169,9 @@ class Suite:
             env = e.make_env(render_mode=None)
             k = start_game(e, env, 0)
             rows.append({**e.to_dict(), "episode_id": e.episode_id, "first_game": k,
-                         "start_state_hash": env.state_hash()})
+                         "start_state_hash": env.state_hash(),
+                         "start_frame_hash": frame_hash(env.canvas.render(env.game, copy=False)),
+                         "tile_source": env.config.to_dict().get("tile_source")})
         return rows
 
     def to_dict(self) -> dict[str, Any]:
@@ -181,8 +188,22 @@ class Suite:
 
 @lru_cache(maxsize=None)
 def _versions(game: str, difficulty: str, overrides_json: str) -> dict[str, Any]:
-    env = G1Env(game, difficulty=difficulty, render_mode=None, **json.loads(overrides_json))
-    return env.versions()
+    """What defines one (game, difficulty, overrides) cell: rule/prompt/renderer versions, the config really
+    used, a hash of a reference frame (so any change in pixels changes the suite hash) and the knobs this
+    machine had to substitute (e.g. the bundled tiles when CIFAR-10 cannot be downloaded)."""
+    overrides = json.loads(overrides_json)
+    env = G1Env(game, difficulty=difficulty, render_mode=None, **overrides)
+    out = env.versions()
+    requested = get_game(game).Config.from_preset(difficulty, **overrides).to_dict()
+    out["substituted"] = {k: [requested[k], v] for k, v in out["config"].items() if requested.get(k) != v}
+    env.reset(seed=0)
+    out["frame_hash"] = frame_hash(env.canvas.render(env.game, copy=False))
+    return out
+
+
+def frame_hash(frame: np.ndarray) -> str:
+    """Hash of a frame's shape and pixels."""
+    return content_hash([list(frame.shape), hashlib.sha256(np.ascontiguousarray(frame).tobytes()).hexdigest()])
 
 
 # -- built-in suites --------------------------------------------------------------------------------
@@ -225,7 +246,7 @@ SUITES = {"paper": _paper, "grid": _grid, "smoke": _smoke}
 def get_suite(name: str) -> Suite:
     """A built-in suite by name (``paper``, ``grid``, ``smoke``)."""
     if name not in SUITES:
-        raise KeyError(f"unknown suite {name!r}; suites: {sorted(SUITES)} (or build one with --games/--episodes/...)")
+        raise UnknownNameError(f"unknown suite {name!r}; suites: {sorted(SUITES)} (or build one with --games/--episodes/...)")
     return SUITES[name]()
 
 
@@ -234,9 +255,15 @@ def custom_suite(games: list[str], difficulty: str = "paper", episodes: int = 10
     """A suite from command-line flags; its name records the flags and its hash identifies it."""
     if episodes < 1 or steps < 1:
         raise ValueError("episodes and steps must be >= 1")
+    if seed < 0 or (warmup is not None and warmup < 0):
+        raise ValueError("seed and warmup must be >= 0")
+    names = list(dict.fromkeys(get_game(g).name for g in games))  # canonical names, each game once
+    if not names:
+        raise ValueError("a custom suite needs at least one game")
+    games = names
     eps = []
     for game in games:
-        name = get_game(game).name
+        name = game
         get_game(game).Config.from_preset(difficulty)  # validate early with a clear error
         w = PAPER_EVAL_WARMUP[name] if warmup is None else warmup
         eps += [EpisodeSpec(name, difficulty, seed=seed + i, steps=steps, warmup=w, index=i) for i in range(episodes)]

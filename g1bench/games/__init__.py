@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..core.config import UnknownNameError
 from ..core.game import Game
 from .shisensho import ShisenSho
 from .shisensho_images import ShisenShoImages
@@ -24,5 +25,5 @@ def get_game(name: str) -> type[Game]:
     aliases = {g.env_name.lower(): n for n, g in GAMES.items()}
     key = aliases.get(key, key)
     if key not in GAMES:
-        raise KeyError(f"unknown game {name!r}; games: {list_games()}")
+        raise UnknownNameError(f"unknown game {name!r}; games: {list_games()}")
     return GAMES[key]

@@ -226,9 +226,11 @@ class TwentyFortyEight(Game):
             raise ValueError(f"board must be {n}x{n}")
         if any(not isinstance(v, int) or not 0 <= v <= 30 for row in board for v in row):
             raise ValueError("board cells must be exponents 0..30")
+        score, moves = state["score"], state["moves"]
+        if any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in (score, moves)):
+            raise ValueError("score and moves must be non-negative integers")
         self.board = [list(row) for row in board]
-        self.score = int(state["score"])
-        self.moves = int(state["moves"])
+        self.score, self.moves = score, moves
 
     # -- rendering -----------------------------------------------------------------------------------
     def cell_keys(self) -> np.ndarray:
