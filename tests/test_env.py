@@ -214,6 +214,17 @@ def test_termination_and_truncation_without_hidden_reset():
             env.step(0)
 
 
+@pytest.mark.parametrize("game", GAMES)
+@pytest.mark.parametrize("bad", [None, 3.5, [1, 2], {"a": 1}, b"<answer>1</answer>", float("nan"), list(range(100_000))])
+def test_malformed_structured_actions_are_outcomes_with_short_reasons(game, bad):
+    env = make(game)
+    env.reset(seed=0)
+    h = env.state_hash()
+    _, reward, terminated, _, info = env.step(bad)
+    assert reward == -1 and not terminated and info["parse_error"] and len(info["reason"]) < 320
+    assert env.state_hash() == h
+
+
 def test_step_before_reset_is_an_error():
     with pytest.raises(gym.error.ResetNeeded):
         make("2048").step(0)

@@ -167,8 +167,9 @@ class G1Env(gym.Env):
         truth = self.game.perception_text() if text is not None else None
         parsed = self.game.parse_answer(text) if text is not None else self.game.coerce_action(action)
         if isinstance(parsed, ParseError):
-            outcome = Outcome(valid=False, success=False, score_delta=0, terminated=False, reason=f"parse error: {parsed}")
-            parse_error, parsed = parsed.reason, None
+            reason = parsed.reason if len(parsed.reason) <= 300 else parsed.reason[:297] + "..."  # huge inputs
+            outcome = Outcome(valid=False, success=False, score_delta=0, terminated=False, reason=f"parse error: {reason}")
+            parse_error, parsed = reason, None
         else:
             outcome = self.game.apply(parsed, self.np_random)
             parse_error = None
