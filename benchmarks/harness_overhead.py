@@ -13,8 +13,6 @@ import argparse
 import json
 import subprocess
 import sys
-import tempfile
-import time
 
 CHILD = r"""
 import json, resource, sys, tempfile, time

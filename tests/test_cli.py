@@ -7,7 +7,7 @@ import numpy as np
 from PIL import Image
 
 import g1bench
-from g1bench.cli import main, build_parser, cmd_play
+from g1bench.cli import build_parser, cmd_play
 
 
 def run(*args):

@@ -1,7 +1,6 @@
 """Every reported metric on hand-made step logs with known answers, and the results schema."""
 
 import copy
-import json
 
 import pytest
 

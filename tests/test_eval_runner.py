@@ -1,7 +1,6 @@
 """The runner end to end: suites, resume after kill -9, baselines, the CLI on `smoke`."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -10,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from g1bench.eval.policies import Answer, OraclePolicy, Policy, RandomPolicy, Turn
+from g1bench.eval.policies import Answer, OraclePolicy, Policy, RandomPolicy
 from g1bench.eval.results import load
 from g1bench.eval.runner import RunError, Runner, load_episodes
 from g1bench.eval.suites import SUITES, custom_suite, get_suite, stream_seed

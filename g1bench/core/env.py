@@ -13,7 +13,7 @@ import numpy as np
 from ..render.canvas import RENDERER_VERSION, Canvas
 from .answer import ParseError, format_ok, perception_exact
 from .config import GameConfig
-from .game import Action, Game, Outcome
+from .game import Game, Outcome
 from .hashing import canonical_json, content_hash
 
 STATE_FORMAT = "g1bench-state/1"

@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Hashable
 import gymnasium as gym
 import numpy as np
 
-from .answer import ParseError
+from .answer import ParseError, parse_pair_answer
 from .config import GameConfig
 from .hashing import content_hash
 
@@ -157,3 +157,37 @@ class Game(abc.ABC):
     @property
     def cell_px(self) -> int:
         return self.config.cell_px or self.default_cell_px
+
+
+class PairActions:
+    """The tile games' action protocol: two board cells ``(r1, c1, r2, c2)``, 0-indexed from the top left,
+    answered as ``<answer>(r1, c1) (r2, c2)</answer>``. Mixed into a :class:`Game` that has ``shape``."""
+
+    def action_space(self) -> gym.Space:
+        rows, cols = self.shape  # type: ignore[attr-defined]
+        return gym.spaces.MultiDiscrete([rows, cols, rows, cols])
+
+    def coerce_action(self, action: Any) -> "tuple[int, int, int, int] | ParseError":
+        what = "actions are 4 integers (r1, c1, r2, c2)"
+        if isinstance(action, np.ndarray):
+            if action.shape != (4,) or not np.issubdtype(action.dtype, np.integer):
+                return ParseError(f"{what}, got an array {action.dtype} {action.shape}")
+            action = action.tolist()
+        elif not isinstance(action, (tuple, list)):
+            return ParseError(f"{what}, got {action!r}")
+        if len(action) != 4 or any(isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) for v in action):
+            return ParseError(f"{what}, got {action!r}")
+        r1, c1, r2, c2 = (int(v) for v in action)
+        rows, cols = self.shape  # type: ignore[attr-defined]
+        for r, c in ((r1, c1), (r2, c2)):
+            if not (0 <= r < rows and 0 <= c < cols):
+                return ParseError(f"coordinate ({r}, {c}) is outside the {rows}x{cols} board")
+        return (r1, c1, r2, c2)
+
+    def parse_answer(self, text: str) -> "tuple[int, int, int, int] | ParseError":
+        rows, cols = self.shape  # type: ignore[attr-defined]
+        return parse_pair_answer(text, rows, cols)
+
+    def format_action(self, action: Any) -> str:
+        r1, c1, r2, c2 = (int(v) for v in action)
+        return f"<answer>({r1}, {c1}) ({r2}, {c2})</answer>"

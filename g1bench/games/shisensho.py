@@ -11,12 +11,10 @@ import itertools
 from dataclasses import dataclass
 from typing import Any, ClassVar, Sequence
 
-import gymnasium as gym
 import numpy as np
 
-from ..core.answer import ParseError, parse_pair_answer
 from ..core.config import ConfigError, GameConfig, knob
-from ..core.game import Game, Outcome
+from ..core.game import Game, Outcome, PairActions
 from ..render.shapes import COLORS, SHAPES, empty_cell, shape_tile
 
 #: the original code's 6 colours and 6 shapes (gamematch.py at HEAD)
@@ -255,7 +253,7 @@ def connectable_pairs(grid: np.ndarray) -> list[Pair]:
 
 
 # -- the game ------------------------------------------------------------------------------------------
-class ShisenSho(Game):
+class ShisenSho(PairActions, Game):
     """Shisen-Sho: remove pairs of identical tiles joined by a path with at most two turns.
 
     * A deal samples ``n_kinds`` distinct (colour, shape) kinds from the palette (colours x shapes) with the
@@ -392,37 +390,6 @@ class ShisenSho(Game):
         if k1 != k2:
             return f"tiles differ: {self._names[k1]} vs {self._names[k2]}"
         return "no path with at most 2 turns"
-
-    # -- actions -------------------------------------------------------------------------------------
-    def action_space(self) -> gym.Space:
-        return gym.spaces.MultiDiscrete([self._rows, self._cols, self._rows, self._cols])
-
-    def coerce_action(self, action: Any) -> Pair | ParseError:
-        if isinstance(action, np.ndarray):
-            if action.shape != (4,) or not np.issubdtype(action.dtype, np.integer):
-                return ParseError(f"actions are 4 integers (r1, c1, r2, c2), got an array {action.dtype} {action.shape}")
-            values = action.tolist()
-        elif isinstance(action, (tuple, list)):
-            values = list(action)
-            if len(values) != 4 or any(
-                isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) for v in values
-            ):
-                return ParseError(f"actions are 4 integers (r1, c1, r2, c2), got {action!r}")
-            values = [int(v) for v in values]
-        else:
-            return ParseError(f"actions are 4 integers (r1, c1, r2, c2), got {action!r}")
-        r1, c1, r2, c2 = values
-        for r, c in ((r1, c1), (r2, c2)):
-            if not (0 <= r < self._rows and 0 <= c < self._cols):
-                return ParseError(f"coordinate ({r}, {c}) is outside the {self._rows}x{self._cols} board")
-        return (r1, c1, r2, c2)
-
-    def parse_answer(self, text: str) -> Pair | ParseError:
-        return parse_pair_answer(text, self._rows, self._cols)
-
-    def format_action(self, action: Pair) -> str:
-        r1, c1, r2, c2 = (int(v) for v in action)
-        return f"<answer>({r1}, {c1}) ({r2}, {c2})</answer>"
 
     # -- views ---------------------------------------------------------------------------------------
     def _answer_instructions(self) -> str:

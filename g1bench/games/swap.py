@@ -7,12 +7,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, ClassVar
 
-import gymnasium as gym
 import numpy as np
 
-from ..core.answer import ParseError, parse_pair_answer
 from ..core.config import ConfigError, GameConfig, knob
-from ..core.game import Game, Outcome
+from ..core.game import Game, Outcome, PairActions
 from ..render.shapes import COLORS, SHAPES, empty_cell, shape_tile
 
 PAPER_COLORS = ("Red", "Green", "Blue", "Yellow")
@@ -175,7 +173,7 @@ def valid_swaps(b: np.ndarray) -> list[tuple[int, int, int, int]]:
     return [pairs[i] for i in np.flatnonzero(ok).tolist()]
 
 
-class Swap(Game):
+class Swap(PairActions, Game):
     """Swap (match-3): swap two adjacent tiles so that three or more identical tiles line up.
 
     * Tiles are (colour, shape) kinds; only identical kinds (same colour *and* shape) match.
@@ -361,35 +359,6 @@ class Swap(Game):
         if not self._legal:
             self._reshuffle(rng)
         return Outcome(True, True, gained, False)
-
-    # -- actions -------------------------------------------------------------------------------------
-    def action_space(self) -> gym.Space:
-        rows, cols = self.shape
-        return gym.spaces.MultiDiscrete([rows, cols, rows, cols])
-
-    def coerce_action(self, action: Any) -> tuple[int, int, int, int] | ParseError:
-        if isinstance(action, np.ndarray):
-            if action.shape != (4,) or not np.issubdtype(action.dtype, np.integer):
-                return ParseError(f"Swap actions are 4 integers (r1, c1, r2, c2), got an array {action.dtype} {action.shape}")
-            action = action.tolist()
-        elif not isinstance(action, (tuple, list)):
-            return ParseError(f"Swap actions are 4 integers (r1, c1, r2, c2), got {action!r}")
-        if len(action) != 4 or any(isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) for v in action):
-            return ParseError(f"Swap actions are 4 integers (r1, c1, r2, c2), got {action!r}")
-        r1, c1, r2, c2 = (int(v) for v in action)
-        rows, cols = self.shape
-        for r, c in ((r1, c1), (r2, c2)):
-            if not (0 <= r < rows and 0 <= c < cols):
-                return ParseError(f"coordinate ({r}, {c}) is outside the {rows}x{cols} board")
-        return (r1, c1, r2, c2)
-
-    def parse_answer(self, text: str) -> tuple[int, int, int, int] | ParseError:
-        rows, cols = self.shape
-        return parse_pair_answer(text, rows, cols)
-
-    def format_action(self, action: tuple[int, int, int, int]) -> str:
-        r1, c1, r2, c2 = (int(v) for v in action)
-        return f"<answer>({r1}, {c1}) ({r2}, {c2})</answer>"
 
     # -- views ---------------------------------------------------------------------------------------
     def prompt(self) -> str:
