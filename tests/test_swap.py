@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -456,7 +457,7 @@ def test_perception_text_with_sampled_kinds_and_spaced_names():
 def test_status_and_prompt():
     game = paper_game(put(background(), {(2, 4): A, (2, 5): A, (3, 6): A}), score=12, moves=3)
     assert game.status_text() == "Score: 12   Moves: 3"
-    prompt = game.prompt()
+    prompt = Swap(ConfigSwap.from_preset("base")).prompt()  # g1bench's (the paper preset's is G1's: test_prompts)
     assert prompt.startswith("You are playing a Match-3 Game")
     assert "color (Red, Green, Blue, Yellow) and shape (circle, square, triangle)" in prompt
     assert "8 rows and 8 columns" in prompt and "0-indexed" in prompt
@@ -541,7 +542,7 @@ def test_presets():
     assert (paper.rows, paper.cols, paper.kinds_in_play) == (8, 8, 12)
     assert paper.colors == ("Red", "Green", "Blue", "Yellow") and paper.shapes == ("circle", "square", "triangle")
     assert Swap(paper).cell_px == 70
-    assert ConfigSwap.from_preset("base") == paper
+    assert ConfigSwap.from_preset("base") == dataclasses.replace(paper, prompt_version="g1bench-v1", answer_grammar="lenient")
     more = ConfigSwap.from_preset("more-kinds")
     assert (more.rows, more.kinds_in_play, len(more.palette)) == (8, 12, 36)
     large = ConfigSwap.from_preset("large")

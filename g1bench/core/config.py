@@ -1,11 +1,14 @@
 """Difficulty as validated data.
 
-Every game has one config dataclass. Each field is a knob on one of two axes, declared in its metadata:
+Every game has one config dataclass. Each field is a knob on one of three axes, declared in its metadata:
 
 * ``perception``: what it takes to *see* the board (tile set, resolution, labels, ...);
-* ``reasoning``: what it takes to *play* it (board size, number of tile kinds, ...).
+* ``reasoning``: what it takes to *play* it (board size, number of tile kinds, ...);
+* ``protocol``: how the game talks to a model: which frozen prompt text it shows (``prompt_version``) and
+  which grammar reads the answers (``answer_grammar``). The ``paper`` presets use G1's own
+  (:data:`PAPER_PROTOCOL`), every other preset g1bench's.
 
-Named presets compose the two axes. Presets are part of the public, versioned surface: changing one is a
+Named presets compose the perception and reasoning axes (and set the protocol). Presets are part of the public, versioned surface: changing one is a
 breaking change (bump the game's ``version``).
 """
 
@@ -14,6 +17,15 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Mapping
+
+from .answer import GRAMMARS
+
+#: Frozen prompt texts every game has: G1's original prompt (byte for byte) and g1bench's clearer one.
+PROMPT_VERSIONS = ("g1-paper", "g1bench-v1")
+#: Answer grammars (specified in :mod:`g1bench.core.answer`).
+ANSWER_GRAMMARS = GRAMMARS
+#: The protocol knobs of every game's ``paper`` preset: G1's prompt and G1's answer grammar.
+PAPER_PROTOCOL = {"prompt_version": "g1-paper", "answer_grammar": "g1"}
 
 
 class ConfigError(ValueError):
@@ -43,6 +55,16 @@ class GameConfig:
     cell_px: int = knob(0, "perception", "Pixel size of one board cell (0 = the game's default).")
     labels: bool = knob(False, "perception", "Draw row/column indices around the board.")
     patch: int = knob(28, "perception", "Frame width and height are padded to a multiple of this (28 suits Qwen2.5-VL).")
+    prompt_version: str = knob(
+        "g1bench-v1", "protocol",
+        "The prompt text shown: 'g1-paper' (G1's original prompt, byte for byte) or 'g1bench-v1' (g1bench's "
+        "clearer text, which also names the configured palette and board size).",
+    )
+    answer_grammar: str = knob(
+        "lenient", "protocol",
+        "How answers are read: 'g1' (G1's: the first answer block, exactly '(r, c) (r, c)') or 'lenient' "
+        "(the last block; spacing, words and punctuation around the move are ignored).",
+    )
 
     #: preset name -> overrides of the defaults; filled in by each game
     presets: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
@@ -84,6 +106,9 @@ class GameConfig:
         if self.cell_px != 0:
             self._int_range("cell_px", 16, 256)
         self._int_range("patch", 1, 64)
+        for name, allowed in (("prompt_version", PROMPT_VERSIONS), ("answer_grammar", ANSWER_GRAMMARS)):
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"{type(self).__name__}.{name} must be one of {list(allowed)}, got {getattr(self, name)!r}")
 
     # -- (de)serialisation --------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -88,9 +88,11 @@ class G1Env(gym.Env):
     ``reason``, and, for text answers, ``format_ok`` and ``perception_ok``.
 
     ## Arguments
-    ``gymnasium.make("g1bench/ShisenSho-v0", difficulty="composition", labels=True, max_steps=100)``
+    ``gymnasium.make("g1bench/ShisenSho-v1", difficulty="composition", labels=True, max_steps=100)``
 
     ## Version History
+    * v1: the ``paper`` preset (the bare id) shows G1's original prompt and reads answers with G1's grammar
+      (knobs ``prompt_version`` and ``answer_grammar``); the other presets are unchanged.
     * v0: first release.
     """
 
@@ -131,6 +133,11 @@ class G1Env(gym.Env):
 
     # -- gymnasium API -------------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        self._reset(seed, options)
+        return self._observe(), self._info()
+
+    def _reset(self, seed: int | None = None, options: dict[str, Any] | None = None) -> None:
+        """:meth:`reset` without drawing the frame or building the info (for callers that need neither yet)."""
         super().reset(seed=seed)
         options = options or {}
         unknown = set(options) - {"state"}
@@ -140,10 +147,13 @@ class G1Env(gym.Env):
             self.set_state(options["state"])
         else:
             self.game.deal(self.np_random)
-            self._steps = 0
             self._dealt = True
-            self._over = self.game.is_over()
-        return self._observe(), self._info()
+            self._begin_episode()
+
+    def _begin_episode(self) -> None:
+        """Count a new episode from the current position: step 0, the end flag read off the board."""
+        self._steps = 0
+        self._over = self.game.is_over()
 
     def step(self, action: Any):
         frame, reward, terminated, truncated, info = self._step(action, render=True)
@@ -315,10 +325,13 @@ class G1Env(gym.Env):
     def versions(self) -> dict[str, Any]:
         """What defines this env's behaviour: hash it into results so numbers stay comparable."""
         cls = type(self.game)
+        prompt = self.game.prompt_text
         return {
             "game": cls.name,
             "game_version": cls.version,
-            "prompt_version": cls.prompt_version,
+            "prompt_version": prompt.version,
+            "prompt_template_hash": prompt.hash,
+            "answer_grammar": self.config.answer_grammar,
             "renderer_version": RENDERER_VERSION,
             "config": self.config.to_dict(),
             "prompt_hash": content_hash(self.game.prompt()),

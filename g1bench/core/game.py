@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
-from typing import Any, ClassVar, Hashable
+from typing import Any, ClassVar, Hashable, Mapping
 
 import gymnasium as gym
 import numpy as np
 
 from .answer import ParseError, parse_pair_answer
-from .config import GameConfig
+from .config import PROMPT_VERSIONS, GameConfig
 from .hashing import content_hash
 
 Action = Hashable  # an int (2048) or a (r1, c1, r2, c2) tuple (tile games)
@@ -45,6 +45,27 @@ class Outcome:
         return 1.0 if self.success else -1.0
 
 
+@dataclass(frozen=True)
+class PromptText:
+    """One frozen prompt version of one game.
+
+    ``template`` is the text, with ``{field}`` slots that :meth:`Game.prompt_fields` fills from the config
+    (g1bench's prompt names the board size and tiles; G1's is fixed text, except that the natural-image game
+    names its tile source). A version's text never changes: tests pin :attr:`hash`, so new wording is a new
+    version name.
+    """
+
+    version: str
+    template: str
+    #: where the text comes from, for people (``g1bench games``)
+    source: str = ""
+
+    @property
+    def hash(self) -> str:
+        """The content hash of the template."""
+        return content_hash(self.template)
+
+
 class Game(abc.ABC):
     """Rules and state of one board of one game.
 
@@ -54,15 +75,20 @@ class Game(abc.ABC):
 
     #: short name used by ``g1bench.make`` and the CLI
     name: ClassVar[str]
-    #: the gymnasium id stem, e.g. "ShisenSho" -> "g1bench/ShisenSho-v0"
+    #: the gymnasium id stem, e.g. "ShisenSho" -> "g1bench/ShisenSho-v1"
     env_name: ClassVar[str]
     #: the rules' version: bump when rules, presets or the perception format change
     version: ClassVar[int] = 0
-    #: the prompt's version: bump when the prompt text changes
-    prompt_version: ClassVar[str] = "v1"
+    #: every prompt version (each name in ``config.PROMPT_VERSIONS``) -> its frozen text
+    prompts: ClassVar[Mapping[str, PromptText]] = {}
     Config: ClassVar[type[GameConfig]]
     #: a one-line description for ``g1bench games``
     summary: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if getattr(cls, "Config", None) is not None and set(cls.prompts) != set(PROMPT_VERSIONS):
+            raise TypeError(f"{cls.__name__}.prompts must have exactly the versions {list(PROMPT_VERSIONS)}")
 
     def __init__(self, config: GameConfig):
         if not isinstance(config, self.Config):
@@ -99,16 +125,27 @@ class Game(abc.ABC):
 
     @abc.abstractmethod
     def parse_answer(self, text: str) -> Action | ParseError:
-        """Turn a model's raw response into an action, or a ParseError with the reason. Never raises."""
+        """Turn a model's raw response into an action with the config's ``answer_grammar``, or a ParseError
+        with the reason. Never raises."""
 
     @abc.abstractmethod
     def format_action(self, action: Action) -> str:
         """The answer text a model should give for this action, e.g. ``<answer>(0, 1) (2, 3)</answer>``."""
 
     # -- what the model sees and must perceive -------------------------------------------------------
-    @abc.abstractmethod
+    @property
+    def prompt_text(self) -> PromptText:
+        """The frozen prompt version the config asks for."""
+        return self.prompts[self.config.prompt_version]
+
     def prompt(self) -> str:
-        """The instruction shown beside the frame (depends only on the config, not the state)."""
+        """The instruction shown beside the frame: the config's prompt version, its slots filled from the
+        config (never from the state)."""
+        return self.prompt_text.template.format(**self.prompt_fields())
+
+    def prompt_fields(self) -> dict[str, Any]:
+        """Values for the prompt templates' ``{field}`` slots."""
+        return {}
 
     @abc.abstractmethod
     def perception_text(self) -> str:
@@ -186,7 +223,7 @@ class PairActions:
 
     def parse_answer(self, text: str) -> "tuple[int, int, int, int] | ParseError":
         rows, cols = self.shape  # type: ignore[attr-defined]
-        return parse_pair_answer(text, rows, cols)
+        return parse_pair_answer(text, rows, cols, self.config.answer_grammar)  # type: ignore[attr-defined]
 
     def format_action(self, action: Any) -> str:
         r1, c1, r2, c2 = (int(v) for v in action)

@@ -24,6 +24,7 @@ import numpy as np
 
 from ..core.config import UnknownNameError
 from ..core.env import G1Env
+from ..tiles import quiet_fallback
 from ..core.hashing import content_hash
 from ..games import GAMES, get_game
 
@@ -108,11 +109,11 @@ def start_game(spec: EpisodeSpec, env: G1Env, k: int) -> int:
     """
     while True:
         seed = stream_seed(spec.seed, k)
-        env.reset(seed=seed)
+        env._reset(seed=seed)  # no frame: the warm-up changes the board first
         if k == 0:
             warm_up(env, seed, spec.warmup)
         if not env.game.is_over():
-            env.set_state(env.get_state() | {"steps": 0})  # clears the env's episode flags and redraws
+            env._begin_episode()  # the warm-up's moves are not the episode's steps
             return k
         k += 1
 
@@ -167,7 +168,8 @@ class Suite:
         rows = []
         for e in self.episodes:
             env = e.make_env(render_mode=None)
-            k = start_game(e, env, 0)
+            with quiet_fallback():  # bookkeeping, not play (each row records the tile source really used)
+                k = start_game(e, env, 0)
             rows.append({**e.to_dict(), "episode_id": e.episode_id, "first_game": k,
                          "start_state_hash": env.state_hash(),
                          "start_frame_hash": frame_hash(env.canvas.render(env.game, copy=False)),
@@ -196,7 +198,8 @@ def _versions(game: str, difficulty: str, overrides_json: str) -> dict[str, Any]
     out = env.versions()
     requested = get_game(game).Config.from_preset(difficulty, **overrides).to_dict()
     out["substituted"] = {k: [requested[k], v] for k, v in out["config"].items() if requested.get(k) != v}
-    env.reset(seed=0)
+    with quiet_fallback():  # hashing is not playing: substituted tiles are announced when the game is played
+        env.reset(seed=0)
     out["frame_hash"] = frame_hash(env.canvas.render(env.game, copy=False))
     return out
 
@@ -212,8 +215,9 @@ def _paper() -> Suite:
     for game in GAMES:
         for i in range(10):
             eps.append(EpisodeSpec(game, "paper", seed=i, steps=100, warmup=PAPER_EVAL_WARMUP[game], index=i))
-    return Suite("paper", 1, tuple(eps), "The G1 protocol: per game 10 episodes x 100 policy steps at the paper "
-                 "preset; 2048 after 100 random warm-up moves.")
+    # v2: G1's prompts and answer grammar (the paper presets' prompt_version / answer_grammar)
+    return Suite("paper", 2, tuple(eps), "The G1 protocol: per game 10 episodes x 100 policy steps at the paper "
+                 "preset (G1's prompts and answer grammar); 2048 after 100 random warm-up moves.")
 
 
 def _grid() -> Suite:
@@ -224,7 +228,8 @@ def _grid() -> Suite:
                 continue
             for i in range(5):
                 eps.append(EpisodeSpec(game, preset, seed=i, steps=30, warmup=PAPER_EVAL_WARMUP[game], index=i))
-    return Suite("grid", 1, tuple(eps), "Every game x every difficulty preset, 5 episodes x 30 steps: "
+    # v2: the games' v1 (configs gained the protocol knobs; these presets still use g1bench's prompts)
+    return Suite("grid", 2, tuple(eps), "Every game x every difficulty preset, 5 episodes x 30 steps: "
                  "charts difficulty along the perception and reasoning axes.")
 
 
@@ -233,7 +238,8 @@ def _smoke() -> Suite:
            for game in GAMES for i in range(2)]
     eps = [EpisodeSpec(e.game, e.difficulty, seed=e.index, steps=e.steps, warmup=e.warmup, index=e.index,
                        overrides=_offline_overrides(e.game)) for e in eps]
-    return Suite("smoke", 1, tuple(eps), "Tiny: 2 episodes x 4 steps per game, offline tiles; for CI and checks.")
+    # v2: the paper presets with G1's prompts and answer grammar
+    return Suite("smoke", 2, tuple(eps), "Tiny: 2 episodes x 4 steps per game, offline tiles; for CI and checks.")
 
 
 def _offline_overrides(game: str) -> dict[str, Any]:

@@ -9,8 +9,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..core.config import ConfigError, GameConfig, knob
-from ..core.game import Game, Outcome, PairActions
+from ..core.config import PAPER_PROTOCOL, ConfigError, GameConfig, knob
+from ..core.game import Game, Outcome, PairActions, PromptText
 from ..render.shapes import COLORS, SHAPES, empty_cell, shape_tile
 
 PAPER_COLORS = ("Red", "Green", "Blue", "Yellow")
@@ -42,8 +42,9 @@ class ConfigSwap(GameConfig):
     shapes: tuple[str, ...] = knob(list(PAPER_SHAPES), "perception", f"Shape names of the palette; choose from {list(SHAPES)}.")
 
     presets: ClassVar = {
-        # 8x8, Red/Green/Blue/Yellow x circle/square/triangle, all 12 kinds: the released code.
-        "paper": {},
+        # 8x8, Red/Green/Blue/Yellow x circle/square/triangle, all 12 kinds: the released code, with G1's
+        # prompt and answer grammar.
+        "paper": {**PAPER_PROTOCOL},
         "base": {},
         # Perception: the same 12 kinds on the board, drawn from a 6 colour x 6 shape palette (36 kinds),
         # so colour and shape must be read more carefully (magenta vs red, diamond vs square, ...).
@@ -73,6 +74,13 @@ class ConfigSwap(GameConfig):
             raise ConfigError(
                 f"ConfigSwap: the palette colors x shapes has {palette} kind(s); a match-3 board needs at least 3 "
                 f"(got colors={list(self.colors)}, shapes={list(self.shapes)})"
+            )
+        if self.prompt_version == "g1-paper" and (self.colors, self.shapes) != (PAPER_COLORS, PAPER_SHAPES):
+            # G1's text names the paper's four colours and three shapes; it would describe another palette wrongly
+            raise ConfigError(
+                f"ConfigSwap: prompt_version 'g1-paper' names the colours {list(PAPER_COLORS)} and shapes "
+                f"{list(PAPER_SHAPES)}; use prompt_version 'g1bench-v1' with colors={list(self.colors)}, "
+                f"shapes={list(self.shapes)}"
             )
         if isinstance(self.n_kinds, bool) or not isinstance(self.n_kinds, int):
             raise ConfigError(f"ConfigSwap.n_kinds must be an integer, got {self.n_kinds!r}")
@@ -173,6 +181,54 @@ def valid_swaps(b: np.ndarray) -> list[tuple[int, int, int, int]]:
     return [pairs[i] for i in np.flatnonzero(ok).tolist()]
 
 
+#: G1's prompt, byte for byte (gamematch3.py:525 at 716e666): a triple-quoted string, so it starts with a
+#: newline, every line carries the source's 8-space indentation, blank lines are 8 spaces, and it ends with
+#: a newline and 8 spaces.
+G1_PROMPT = (
+    "\n"
+    "        You are playing a Match-3 Game where you need to swap adjacent tiles to create matches of 3 or more "
+    "identical tiles.\n"
+    "        \n"
+    "        Rules:\n"
+    "        - Tiles are identified by color (Red, Green, Blue, Yellow) and shape (circle, square, triangle)\n"
+    "        - You can only swap adjacent tiles (not diagonal)\n"
+    "        - A valid move must create at least one match of 3 or more identical tiles\n"
+    "        - After matches are removed, tiles above will fall down and new tiles will appear at the top\n"
+    "        - If no valid moves are available, the board will automatically be shuffled\n"
+    "        - The game ends when you run out of moves\n"
+    "        \n"
+    "        Please analyze the game board and identify two adjacent tiles to swap that will create a match.\n"
+    "        Return your answer as follows:\n"
+    "        1. First coordinate: (row1, col1)\n"
+    "        2. Second coordinate: (row2, col2)\n"
+    "        \n"
+    "        Where row and col are 0-indexed numbers starting from the top-left of the board.\n"
+    "        First describe the board in <perception></perception>. Then output your thinking process in "
+    "<think></think> and final action in <answer>(row1, col1) (row2, col2)</answer>.\n"
+    "        "
+)
+#: g1bench's: G1's without the indentation, naming the configured palette and the board size.
+G1BENCH_V1_PROMPT = (
+    "You are playing a Match-3 Game where you need to swap adjacent tiles to create matches of 3 or more "
+    "identical tiles.\n\n"
+    "Rules:\n"
+    "- The board has {rows} rows and {cols} columns\n"
+    "- Tiles are identified by color ({colors}) and shape ({shapes})\n"
+    "- You can only swap adjacent tiles (not diagonal)\n"
+    "- A valid move must create at least one match of 3 or more identical tiles\n"
+    "- After matches are removed, tiles above will fall down and new tiles will appear at the top\n"
+    "- If no valid moves are available, the board will automatically be shuffled\n"
+    "- The game ends when you run out of moves\n\n"
+    "Please analyze the game board and identify two adjacent tiles to swap that will create a match.\n"
+    "Return your answer as follows:\n"
+    "1. First coordinate: (row1, col1)\n"
+    "2. Second coordinate: (row2, col2)\n\n"
+    "Where row and col are 0-indexed numbers starting from the top-left of the board.\n"
+    "First describe the board in <perception></perception>. Then output your thinking process in "
+    "<think></think> and final action in <answer>(row1, col1) (row2, col2)</answer>."
+)
+
+
 class Swap(PairActions, Game):
     """Swap (match-3): swap two adjacent tiles so that three or more identical tiles line up.
 
@@ -201,8 +257,12 @@ class Swap(PairActions, Game):
 
     name = "swap"
     env_name = "Swap"
-    version = 0
-    prompt_version = "v1"
+    # v1: the paper preset shows G1's prompt and reads answers with G1's grammar
+    version = 1
+    prompts = {
+        "g1-paper": PromptText("g1-paper", G1_PROMPT, "G1 vlmgym/sandbox/games/gamematch3.py @ 716e666"),
+        "g1bench-v1": PromptText("g1bench-v1", G1BENCH_V1_PROMPT, "g1bench"),
+    }
     Config = ConfigSwap
     summary = "Match-3: swap adjacent tiles to line up 3+ identical coloured shapes (paper: 8x8, 12 kinds)."
     default_cell_px = 70
@@ -361,29 +421,9 @@ class Swap(PairActions, Game):
         return Outcome(True, True, gained, False)
 
     # -- views ---------------------------------------------------------------------------------------
-    def prompt(self) -> str:
+    def prompt_fields(self) -> dict[str, Any]:
         rows, cols = self.shape
-        colors = ", ".join(self.config.colors)
-        shapes = ", ".join(self.config.shapes)
-        return (
-            "You are playing a Match-3 Game where you need to swap adjacent tiles to create matches of 3 or more "
-            "identical tiles.\n\n"
-            "Rules:\n"
-            f"- The board has {rows} rows and {cols} columns\n"
-            f"- Tiles are identified by color ({colors}) and shape ({shapes})\n"
-            "- You can only swap adjacent tiles (not diagonal)\n"
-            "- A valid move must create at least one match of 3 or more identical tiles\n"
-            "- After matches are removed, tiles above will fall down and new tiles will appear at the top\n"
-            "- If no valid moves are available, the board will automatically be shuffled\n"
-            "- The game ends when you run out of moves\n\n"
-            "Please analyze the game board and identify two adjacent tiles to swap that will create a match.\n"
-            "Return your answer as follows:\n"
-            "1. First coordinate: (row1, col1)\n"
-            "2. Second coordinate: (row2, col2)\n\n"
-            "Where row and col are 0-indexed numbers starting from the top-left of the board.\n"
-            "First describe the board in <perception></perception>. Then output your thinking process in "
-            "<think></think> and final action in <answer>(row1, col1) (row2, col2)</answer>."
-        )
+        return {"rows": rows, "cols": cols, "colors": ", ".join(self.config.colors), "shapes": ", ".join(self.config.shapes)}
 
     def _cell_names(self) -> list[list[str]]:
         key = self.board.tobytes()

@@ -9,8 +9,8 @@ import gymnasium as gym
 import numpy as np
 
 from ..core.answer import ParseError, parse_int_answer
-from ..core.config import ConfigError, GameConfig, knob
-from ..core.game import Game, Outcome
+from ..core.config import PAPER_PROTOCOL, ConfigError, GameConfig, knob
+from ..core.game import Game, Outcome, PromptText
 from ..render.font import fit_scale, stamp_centered
 
 DIRECTIONS = ("Up", "Right", "Down", "Left")
@@ -32,7 +32,7 @@ class Config2048(GameConfig):
     colored: bool = knob(True, "perception", "Colour tiles by value (False: every tile the same colour, read the digits).")
 
     presets: ClassVar = {
-        "paper": {},
+        "paper": {**PAPER_PROTOCOL},
         "base": {},
         "mono": {"colored": False},
         "large": {"size": 6, "cell_px": 84},
@@ -100,6 +100,38 @@ def move_board(board: list[list[int]], direction: int) -> tuple[list[list[int]],
     return new, score
 
 
+#: G1's prompt, byte for byte (game2048.py:11 at 716e666), quirks included: "Only Tiles", "</perception>.Then".
+G1_PROMPT = (
+    "You are now playing the 2048 game. 2048 is a sliding tile puzzle game where you combine numbered tiles to "
+    "create a tile with the value 2048.\n\n"
+    "Rule:\nOnly Tiles with the SAME number merge when they collide. After each move, a new tile (2 or 4) appears "
+    "randomly on the board. The game ends when there are no more valid moves.\n\n"
+    "Available actions:\n"
+    "- (0): Up (slide all tiles upward)\n"
+    "- (1): Right (slide all tiles to the right)\n"
+    "- (2): Down (slide all tiles downward)\n"
+    "- (3): Left (slide all tiles to the left)\n"
+    "What action should you take to achieve the highest score and reach the 2048 tile?\n\n"
+    "First describe the board in <perception></perception>.Then output your thinking process in <think></think> "
+    "and final action number in <answer></answer>."
+)
+#: g1bench's prompt: G1's with the two typos fixed.
+G1BENCH_V1_PROMPT = (
+    "You are now playing the 2048 game. 2048 is a sliding tile puzzle game where you combine numbered "
+    "tiles to create a tile with the value 2048.\n\n"
+    "Rule:\nOnly tiles with the SAME number merge when they collide. After each move, a new tile (2 or 4) "
+    "appears randomly on the board. The game ends when there are no more valid moves.\n\n"
+    "Available actions:\n"
+    "- (0): Up (slide all tiles upward)\n"
+    "- (1): Right (slide all tiles to the right)\n"
+    "- (2): Down (slide all tiles downward)\n"
+    "- (3): Left (slide all tiles to the left)\n"
+    "What action should you take to achieve the highest score and reach the 2048 tile?\n\n"
+    "First describe the board in <perception></perception>. Then output your thinking process in "
+    "<think></think> and final action number in <answer></answer>."
+)
+
+
 class TwentyFortyEight(Game):
     """2048: slide all tiles in one direction; equal tiles that collide merge.
 
@@ -113,8 +145,12 @@ class TwentyFortyEight(Game):
 
     name = "2048"
     env_name = "2048"
-    version = 0
-    prompt_version = "v1"
+    # v1: the paper preset shows G1's prompt and reads answers with G1's grammar
+    version = 1
+    prompts = {
+        "g1-paper": PromptText("g1-paper", G1_PROMPT, "G1 vlmgym/sandbox/games/game2048.py @ 716e666"),
+        "g1bench-v1": PromptText("g1bench-v1", G1BENCH_V1_PROMPT, "g1bench"),
+    }
     Config = Config2048
     summary = "Slide and merge numbered tiles (paper: 4x4)."
     default_cell_px = 112
@@ -187,28 +223,12 @@ class TwentyFortyEight(Game):
         return action
 
     def parse_answer(self, text: str) -> int | ParseError:
-        return parse_int_answer(text, 4)
+        return parse_int_answer(text, 4, self.config.answer_grammar)
 
     def format_action(self, action: int) -> str:
         return f"<answer>{int(action)}</answer>"
 
     # -- views ---------------------------------------------------------------------------------------
-    def prompt(self) -> str:
-        return (
-            "You are now playing the 2048 game. 2048 is a sliding tile puzzle game where you combine numbered "
-            "tiles to create a tile with the value 2048.\n\n"
-            "Rule:\nOnly tiles with the SAME number merge when they collide. After each move, a new tile (2 or 4) "
-            "appears randomly on the board. The game ends when there are no more valid moves.\n\n"
-            "Available actions:\n"
-            "- (0): Up (slide all tiles upward)\n"
-            "- (1): Right (slide all tiles to the right)\n"
-            "- (2): Down (slide all tiles downward)\n"
-            "- (3): Left (slide all tiles to the left)\n"
-            "What action should you take to achieve the highest score and reach the 2048 tile?\n\n"
-            "First describe the board in <perception></perception>. Then output your thinking process in "
-            "<think></think> and final action number in <answer></answer>."
-        )
-
     def perception_text(self) -> str:
         return "\n".join("|".join(f" {2 ** v} " if v else " - " for v in row) for row in self.board)
 
