@@ -3,10 +3,10 @@
 The run directory (written by :mod:`g1bench.eval.runner`)::
 
     run.json          {"suite": {...Suite.to_dict()...}, "policy": {...}, ...}
-    episodes.jsonl    one JSON object per finished episode: episode_id, game, difficulty, seed, overrides,
-                      score, steps: [{step, game_index, state_hash, frame, prompt_hash, answer, parse_error,
-                      action, reward, score_delta, valid, success, terminated, perception, perception_ok,
-                      format_ok, output_tokens, latency_s, ...}]
+    steps.jsonl       the step log: one JSON object per step (episode_id, step, game_index, state_hash, frame,
+                      prompt_hash, answer, parse_error, action, reward, score_delta, valid, success, terminated,
+                      perception, perception_ok, format_ok, output_tokens, latency_s, ...); episodes are read
+                      with g1bench.eval.rundir.load_episodes (a g1bench 0.1 episodes.jsonl is read too)
     frames/<id>.png   every distinct frame once
 
 The output has the columns of the built ``episodes`` configs (see :mod:`g1bench.data.schema`), so model
@@ -36,16 +36,25 @@ def _natural(text: str) -> list:
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text)]
 
 
-def _read_episodes(path: Path) -> list[dict[str, Any]]:
-    from ..eval.runner import RunError, read_episodes_file
+def _read_episodes(run_dir: Path) -> tuple[list[dict[str, Any]], Path]:
+    """The finished episodes of a run (its step log, or a g1bench 0.1 ``episodes.jsonl``) and the log's path."""
+    from ..eval.rundir import LEGACY_EPISODES_FILE, STEPS_FILE, RunError, load_episodes, read_legacy_episodes, read_steps_file
 
+    log = run_dir / STEPS_FILE
+    if not log.is_file():
+        log = run_dir / LEGACY_EPISODES_FILE
+    if not (run_dir / "run.json").is_file() or not log.is_file():
+        raise DataError(f"{run_dir} is not a g1bench run directory (it needs run.json and {STEPS_FILE})")
     try:
-        episodes, good_end = read_episodes_file(path)
+        if log.name == STEPS_FILE:
+            episodes, good_end = load_episodes(run_dir), read_steps_file(log)[1]
+        else:
+            episodes, good_end = read_legacy_episodes(log)
     except RunError as e:
         raise DataError(str(e)) from None
-    if good_end < path.stat().st_size:
-        warnings.warn(f"{path}: ignoring a torn last line (the run was interrupted while writing it)", stacklevel=3)
-    return episodes
+    if good_end < log.stat().st_size:
+        warnings.warn(f"{log}: ignoring a torn last line (the run was interrupted while writing it)", stacklevel=3)
+    return episodes, log
 
 
 def _policy_name(policy: dict[str, Any]) -> str:
@@ -64,15 +73,14 @@ def from_run(run_dir: str | os.PathLike, out: str | os.PathLike, overwrite: bool
     from .card import render_run_card
 
     run_dir, out = Path(run_dir), Path(out)
-    run_json, episodes_file = run_dir / "run.json", run_dir / "episodes.jsonl"
-    if not run_json.is_file() or not episodes_file.is_file():
-        raise DataError(f"{run_dir} is not a g1bench run directory (it needs run.json and episodes.jsonl)")
+    run_json = run_dir / "run.json"
+    episodes, episodes_file = _read_episodes(run_dir)
     try:
         run = json.loads(run_json.read_text())
     except ValueError as e:
         raise DataError(f"{run_json} is not valid JSON ({e})") from None
     policy = _policy_name(run.get("policy") or {})
-    episodes = sorted(_read_episodes(episodes_file), key=lambda e: _natural(e["episode_id"]))
+    episodes = sorted(episodes, key=lambda e: _natural(e["episode_id"]))
     if not episodes:
         raise DataError(f"{episodes_file} holds no finished episode")
 

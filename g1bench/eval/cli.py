@@ -27,7 +27,8 @@ def _non_negative(text: str) -> int:
 
 def add_commands(sub) -> None:
     p = sub.add_parser("eval", help="evaluate a model or baseline on a suite", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--model", required=True, help="a baseline (random, random-legal, oracle) or a model (Hub id or local folder)")
+    p.add_argument("--model", help="a baseline (random, random-legal, oracle) or a model (Hub id or local folder); "
+                   "required unless --resume")
     p.add_argument("--suite", default="paper", help="built-in suite: paper, grid, smoke (ignored when --games is given)")
     p.add_argument("--games", help="custom suite: comma-separated games")
     p.add_argument("--difficulty", default="paper", help="custom suite: difficulty preset")
@@ -36,17 +37,35 @@ def add_commands(sub) -> None:
     p.add_argument("--seed", type=_non_negative, default=0, help="custom suite: first seed")
     p.add_argument("--warmup", type=_non_negative, default=None, help="custom suite: random warm-up moves (default: the paper's)")
     p.add_argument("--output-dir", "-o", help="run directory (default runs/<suite>__<model>__<time>)")
-    p.add_argument("--resume", action="store_true", help="continue the run in --output-dir")
+    p.add_argument("--resume", action="store_true", help="continue the run in --output-dir (its model and options "
+                   "come from its run.json)")
+    p.add_argument("--shard", metavar="I/N", help="run only every N-th episode from the I-th (0-based); join the "
+                   "shards with `g1bench merge`")
     p.add_argument("--concurrency", type=_positive, default=2, help="episode cohorts in flight (2 overlaps env work with model calls)")
     p.add_argument("--max-active", type=_positive, default=64, help="at most this many episodes live at once (bounds memory)")
     p.add_argument("--no-frames", action="store_true", help="do not store frames (smaller runs; no replays/videos)")
     p.add_argument("--save-videos", action="store_true", help="write an animated GIF per episode at the end")
     p.add_argument("--policy-seed", type=_non_negative, default=0, help="seed of the baselines' randomness")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--push", action="store_true", help="when the run is complete, verify it and add it to the "
+                   "leaderboard's results store (see `g1bench push`)")
+    p.add_argument("--repo", metavar="ORG/NAME|PATH", default=None, help="results store for --push (default: "
+                   "$G1BENCH_RESULTS_REPO, else the local store)")
     from ..models.config import add_arguments as add_model_arguments
 
     add_model_arguments(p)
-    p.set_defaults(func=cmd_eval)
+    p.set_defaults(func=cmd_eval, _eval_parser=p)
+
+    p = sub.add_parser("verify", help="check a run: results against its suite, every figure recomputed from the step log")
+    p.add_argument("run", help="run directory")
+    p.add_argument("--json", action="store_true", help="print the verification as JSON")
+    p.add_argument("--no-frames", action="store_true", help="skip re-rendering frames to check their ids (faster)")
+    p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("merge", help="join the shards of a run (eval --shard I/N) into one run directory")
+    p.add_argument("runs", nargs="+", help="shard run directories")
+    p.add_argument("--output-dir", "-o", required=True, help="the merged run directory (new or empty)")
+    p.set_defaults(func=cmd_merge)
 
     p = sub.add_parser("suites", help="list the built-in suites, or write their seed manifests")
     p.add_argument("--manifest", metavar="SUITE", help="print this suite's seed manifest as JSON")
@@ -54,16 +73,19 @@ def add_commands(sub) -> None:
     p.set_defaults(func=cmd_suites)
 
     p = sub.add_parser("report", help="summary table, plots and videos of a run")
-    p.add_argument("run", help="run directory")
+    p.add_argument("run", help="run directory (or its results.json)")
     p.add_argument("--no-plots", action="store_true", help="do not write the cumulative-score plots (they need g1bench[report])")
-    p.add_argument("--videos", action="store_true", help="write an animated GIF per episode")
-    p.add_argument("--json", action="store_true", help="print results.json instead of the table")
+    p.add_argument("--videos", action="store_true", help="write an animated GIF per episode (on every core)")
+    p.add_argument("--json", action="store_true", help="print results.json instead of the table (only JSON on stdout)")
+    p.add_argument("--out-dir", metavar="DIR", help="write plots/ and videos/ here instead of in the run directory")
+    p.add_argument("--no-verify", action="store_true", help="do not check the run (g1bench verify, without frames)")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("compare", help="paired comparison of two runs of the same suite (B - A)")
-    p.add_argument("run_a")
-    p.add_argument("run_b")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("run_a", help="run directory (or its results.json)")
+    p.add_argument("run_b", help="run directory (or its results.json)")
+    p.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    p.add_argument("--no-verify", action="store_true", help="do not check the runs (g1bench verify, without frames)")
     p.set_defaults(func=cmd_compare)
 
 
@@ -71,8 +93,9 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:60] or "model"
 
 
-def resolve_policy(args):
-    """A built-in baseline, or a model through the model backends."""
+def resolve_policy(args, suite=None):
+    """A built-in baseline, or a model through the model backends (which run their pre-flight against
+    ``suite``'s frames and prompts before loading weights)."""
     from .policies import BASELINES, get_policy
 
     if args.model in BASELINES:
@@ -80,49 +103,118 @@ def resolve_policy(args):
     from ..models import ModelError, load_policy
 
     try:
-        return load_policy(args.model, args)
+        return load_policy(args.model, args, suite=suite)
     except ModelError as e:
         if "/" not in args.model and not args.base_url and args.backend != "openai":  # maybe a mistyped baseline
             raise type(e)(f"{e}\n(built-in baselines: {', '.join(sorted(BASELINES))})") from None
         raise
 
 
-def cmd_eval(args) -> int:
-    from .report import summary_table, write_videos
-    from .runner import RunError, Runner
-    from .suites import custom_suite, get_suite
+#: eval options that only change how a run is executed, not what it measures (free to change on resume)
+RUNTIME_OPTIONS = ("output_dir", "resume", "quiet", "save_videos", "concurrency", "max_active", "push", "repo")
+
+
+def _given_options(args) -> set[str]:
+    """The eval options given on the command line (not left at their defaults)."""
+    parser, argv = getattr(args, "_eval_parser", None), getattr(args, "_argv", None)
+    if parser is None or argv is None or "eval" not in argv:
+        return set()
+    tail = argv[argv.index("eval") + 1:]
+    saved = [(a, a.default) for a in parser._actions]
+    try:
+        for a, _ in saved:
+            a.default = argparse.SUPPRESS
+        given, _ = parser.parse_known_args(tail)
+    finally:
+        for a, d in saved:
+            a.default = d
+    return set(vars(given))
+
+
+def _recorded_options(args) -> dict:
+    """What run.json keeps of the command, so `--resume -o DIR` alone rebuilds the same run."""
+    parser = args._eval_parser
+    return {a.dest: getattr(args, a.dest) for a in parser._actions
+            if a.dest not in RUNTIME_OPTIONS and a.dest != "help" and hasattr(args, a.dest)}
+
+
+def _apply_recorded(args) -> str | None:
+    """On --resume, take the model and options from the run's run.json; an error message on a conflict."""
+    from .rundir import RunError, read_run_json
 
     try:
+        run = read_run_json(args.output_dir)
+    except RunError as e:
+        return str(e)
+    recorded = run.get("command")
+    if not isinstance(recorded, dict):
+        return None  # a run started from Python: the command line must give everything again
+    given = _given_options(args)
+    for dest, value in recorded.items():
+        if not hasattr(args, dest) or dest in RUNTIME_OPTIONS:
+            continue
+        if dest in given and getattr(args, dest) != value:
+            flag = "--" + dest.replace("_", "-")
+            return (f"{flag} {getattr(args, dest)!r} conflicts with this run's {value!r} (from {args.output_dir}/run.json); "
+                    f"resume with the run's own settings: drop {flag}")
+        setattr(args, dest, value)
+    return None
+
+
+def resume_command(out: str) -> str:
+    import shlex
+
+    return f"g1bench eval --resume -o {shlex.quote(str(out))}"
+
+
+def cmd_eval(args) -> int:
+    from ..core.files import clean_text
+    from ..models.config import ModelError
+    from .report import summary_table, write_videos
+    from .runner import RunError, Runner, parse_shard
+    from .suites import custom_suite, get_suite
+
+    def fail(msg: str, code: int = 2) -> int:
+        print(f"error: {clean_text(msg)}", file=sys.stderr)
+        return code
+
+    if args.resume:
+        if not args.output_dir:
+            return fail("--resume needs --output-dir (the run to continue)")
+        if (problem := _apply_recorded(args)) is not None:
+            return fail(problem)
+    if not args.model:
+        return fail("--model is required (a baseline: random, random-legal, oracle; or a model id or folder)")
+    try:
+        shard = parse_shard(args.shard) if args.shard else None
         if args.games:
             suite = custom_suite([g.strip() for g in args.games.split(",") if g.strip()], args.difficulty,
                                  args.episodes, args.steps, args.seed, args.warmup)
         else:
             suite = get_suite(args.suite)
     except (UnknownNameError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    if args.resume and not args.output_dir:
-        print("error: --resume needs --output-dir (the run to continue)", file=sys.stderr)
-        return 2
-    from ..models.config import ModelError
+        return fail(str(e))
+    try:
+        policy = resolve_policy(args, suite)
+    except ModelError as e:
+        return fail(str(e))
+    shard_tag = f"__shard{shard[0]}of{shard[1]}" if shard else ""
+    out = args.output_dir or f"runs/{suite.suite_id}__{_slug(args.model)}{shard_tag}__{_dt.datetime.now():%Y%m%d-%H%M%S}"
+    runner = Runner(suite, policy, out, resume=args.resume, concurrency=args.concurrency, max_active=args.max_active,
+                    save_frames=not args.no_frames, progress=not args.quiet, shard=shard,
+                    command=_recorded_options(args))
+
+    def saved() -> str:
+        return f"{runner.steps_saved} of {runner.steps_total} steps are saved in {out}"
 
     try:
-        policy = resolve_policy(args)
-    except ModelError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    out = args.output_dir or f"runs/{suite.suite_id}__{_slug(args.model)}__{_dt.datetime.now():%Y%m%d-%H%M%S}"
-    try:
-        results = Runner(suite, policy, out, resume=args.resume, concurrency=args.concurrency, max_active=args.max_active,
-                         save_frames=not args.no_frames, progress=not args.quiet).run()
+        results = runner.run()
     except RunError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return fail(str(e) + (f"\n{saved()}; continue with: {resume_command(out)}" if runner.steps_saved else ""))
     except ModelError as e:
-        print(f"error: {e}\nfinished episodes are saved; continue with --resume --output-dir {out}", file=sys.stderr)
-        return 1
+        return fail(f"{e}\n{saved()}; continue with: {resume_command(out)}", 1)
     except KeyboardInterrupt:
-        print(f"\ninterrupted: finished episodes are saved; continue with --resume --output-dir {out}", file=sys.stderr)
+        print(f"\ninterrupted: {saved()}; continue with: {resume_command(out)}", file=sys.stderr)
         return 130
     finally:
         policy.close()
@@ -130,6 +222,10 @@ def cmd_eval(args) -> int:
     print(f"run directory: {out}")
     if args.save_videos:
         print(f"videos: {len(write_videos(out))} GIFs in {out}/videos")
+    if args.push:  # the leaderboard verifies the run and refuses it with the reason if it cannot take it
+        from ..leaderboard.push import cmd_push
+
+        return cmd_push(argparse.Namespace(run=out, repo=args.repo, frames=False, model_pr=False, model_repo=None))
     return 0
 
 
@@ -164,34 +260,47 @@ def cmd_suites(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .report import plot_curves, summary_table, write_videos
-    from .results import ResultsError, load
+    from .report import report_command
 
-    try:
-        results = load(args.run)
-    except ResultsError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(json.dumps(results, indent=2) if args.json else summary_table(results))
-    if not args.no_plots:
-        try:
-            paths = plot_curves(args.run)
-            print(f"plots: {', '.join(str(p) for p in paths)}")
-        except ImportError as e:  # the table is still useful without matplotlib
-            print(f"note: no plots written: {e}", file=sys.stderr)
-    if args.videos:
-        print(f"videos: {len(write_videos(args.run))} GIFs in {args.run}/videos")
-    return 0
+    return report_command(args)
 
 
 def cmd_compare(args) -> int:
-    from .report import compare, compare_table
-    from .results import ResultsError
+    from .report import compare_command
+
+    return compare_command(args)
+
+
+def cmd_verify(args) -> int:
+    from .verify import verify_run
+
+    v = verify_run(args.run, check_frames=not args.no_frames)
+    if args.json:
+        print(json.dumps(v.to_dict(), indent=2))
+    else:
+        print(v.summary())
+        for p in v.problems[1:]:
+            print(f"  also: {p}")
+        for n in v.notes:
+            print(f"  note: {n}")
+    return 0 if v.ok else 1
+
+
+def cmd_merge(args) -> int:
+    from ..core.files import clean_text
+    from .merge import merge_runs
+    from .report import summary_table
+    from .rundir import RunError
+    from .verify import verify_run
 
     try:
-        cmp = compare(args.run_a, args.run_b)
-    except ResultsError as e:
-        print(f"error: {e}", file=sys.stderr)
+        results, missing = merge_runs(args.runs, args.output_dir)
+    except RunError as e:
+        print(f"error: {clean_text(e)}", file=sys.stderr)
         return 2
-    print(json.dumps(cmp, indent=2) if args.json else compare_table(cmp))
-    return 0
+    print(summary_table(results))
+    if missing:
+        print(f"note: shards {missing} are missing; the merged run is incomplete", file=sys.stderr)
+    v = verify_run(args.output_dir)
+    print(f"merged into {args.output_dir}: {v.summary()}")
+    return 0 if v.ok else 1

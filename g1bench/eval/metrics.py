@@ -11,6 +11,8 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from ..leaderboard.paper import paper_reference
+
 #: the paper metric per game, as the original eval scripts computed it
 METRIC = {
     "2048": "merge score summed over the policy steps",
@@ -19,15 +21,9 @@ METRIC = {
     "swap": "successful swaps",
 }
 
-#: The paper's reference numbers (Fig. 1; Swap in swaps per 100 steps), for the summary table.
-PAPER_REFERENCE: dict[str, dict[str, float]] = {
-    "Random": {"2048": 701, "shisensho": 0.4, "shisensho-images": 0.4, "swap": 1},
-    "Qwen2.5-VL-7B": {"2048": 246, "shisensho": 1.9, "shisensho-images": 0.4, "swap": 2},
-    "GPT-4o": {"2048": 620, "shisensho": 1.5, "shisensho-images": 4.7, "swap": 1},
-    "Claude-3.7-Sonnet-Thinking": {"2048": 892, "shisensho": 15.3, "shisensho-images": 8.7, "swap": 43},
-    "G0-7B": {"2048": 759, "shisensho": 12.8, "shisensho-images": 8.0, "swap": 5},
-    "G1-7B": {"2048": 1070, "shisensho": 17.5, "shisensho-images": 14.1, "swap": 78},
-}
+#: The paper's reference numbers ({model: {game: value}}; Swap in swaps per 100 steps), for the summary table.
+#: Owned by :mod:`g1bench.leaderboard.paper` (every row of the paper's Fig. 1, with sources).
+PAPER_REFERENCE: dict[str, dict[str, float]] = paper_reference()
 
 
 def step_score(game: str, step: dict[str, Any]) -> float:
@@ -76,6 +72,9 @@ def summarize_group(episodes: Sequence[dict[str, Any]]) -> dict[str, Any]:
     with_block = [s for s in steps if s.get("perception_ok") is not None and s.get("has_perception")]
     perceived = [s for s in with_block if s["perception_ok"]]
     tokens = [float(s["output_tokens"]) for s in steps if s.get("output_tokens") is not None]
+    in_tokens = [float(s["input_tokens"]) for s in steps if s.get("input_tokens") is not None]
+    costs = [float(s["extra"]["cost_usd"]) for s in steps
+             if isinstance(s.get("extra"), dict) and s["extra"].get("cost_usd") is not None]
     latency = [float(s["latency_s"]) for s in steps if s.get("latency_s") is not None]
     lo, hi = bootstrap_ci(scores)
     return {
@@ -97,7 +96,9 @@ def summarize_group(episodes: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "reasoning_accuracy": _rate(sum(1 for s in perceived if s["success"] and s.get("fallback_action") is None),
                                     len(perceived)),
         "mean_output_tokens": _mean(tokens),
+        "mean_input_tokens": _mean(in_tokens),
         "mean_latency_s": _mean(latency),
+        "cost_usd": float(sum(costs)) if costs else None,
         "games_played": int(sum(1 + max((s.get("game_index", 0) for s in e["steps"]), default=0) for e in episodes)),
     }
 
@@ -120,3 +121,15 @@ def paired_difference(a: dict[str, float], b: dict[str, float], seed: int = 0) -
     lo, hi = bootstrap_ci(diffs, seed=seed)
     return {"n": len(diffs), "mean_diff": float(np.mean(diffs)), "ci95": [lo, hi],
             "a_mean": float(np.mean([a[k] for k in shared])), "b_mean": float(np.mean([b[k] for k in shared]))}
+
+
+def max_episode_score(game: str, steps: int, warmup: int = 0) -> float:
+    """The most an episode of ``steps`` policy steps can score by the paper metric (a bound, not a target).
+
+    Tile games count successful moves, at most one per step. In 2048 a move's merge score is at most
+    the sum of the tiles on the board, which starts at most 8 (two 4s) in every game and grows by at
+    most 4 per move (one spawn), so step t after ``warmup`` moves scores at most 8 + 4 * (warmup + t).
+    """
+    if game != "2048":
+        return float(steps)
+    return float(sum(8 + 4 * (warmup + t) for t in range(1, steps + 1)))

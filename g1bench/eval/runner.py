@@ -4,45 +4,35 @@ Per round, each *cohort* of episodes (all of them when ``concurrency=1``) gets o
 that mixes games. Policy calls run on a background thread while the main thread steps, renders and logs
 the other cohort, so with ``concurrency >= 2`` a model never waits on the envs.
 
-Run directory::
-
-    run.json          suite, policy and options (written once, atomically)
-    episodes.jsonl    one line per finished episode with all its steps (append-only, fsynced)
-    frames/<h>.png    every distinct frame once, named by the hash of its pixels
-    results.json      the summary (schema in g1bench.eval.results), written atomically at the end
-
-``--resume`` keeps every finished episode, drops a torn last line left by a crash, and replays the
-unfinished episodes from their start. Policies draw randomness per (episode, step), so a resumed run of
-a deterministic policy equals an uninterrupted one.
+Every answered step is durable by the end of its round: the cohort's step records go to the run's step
+log in one write and one fsync (see :mod:`g1bench.eval.rundir`). ``resume`` rebuilds each unfinished
+episode by replaying its recorded answers (checking every state hash on the way) and goes on from its
+last recorded step, so a kill costs at most the answers of the round in flight, and no recorded answer
+is asked for again. Baselines draw randomness per (episode, step), so a resumed run of a deterministic
+policy equals an uninterrupted one; a sampled model's recorded answers are reused as they are.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import os
 import platform
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from .. import __version__
-from ..core.answer import ParseError, format_ok, perception_block, perception_exact
 from ..core.env import G1Env
-from ..core.hashing import content_hash
-from ..render.png import encode_png
-from .metrics import episode_score, step_score, summarize
+from .metrics import step_score, summarize
 from .policies import Answer, Policy, Turn
-from .results import SCHEMA, ResultsError, write_atomic
+from .results import SCHEMA
+from .rundir import (RUN_FORMAT, RunDir, RunError, episode_record, load_episodes, read_legacy_episodes,
+                     read_steps_file)
+from .steps import diff_step, play_answer
 from .suites import EpisodeSpec, Suite, start_game
-
-
-class RunError(RuntimeError):
-    """The run directory cannot be used as asked (not empty, other suite, corrupt)."""
 
 
 def _now() -> str:
@@ -54,6 +44,29 @@ def hardware() -> dict[str, Any]:
             "machine": platform.machine(), "cpu_count": os.cpu_count()}
 
 
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"I/N"`` -> ``(I, N)`` with ``0 <= I < N`` (ValueError otherwise)."""
+    try:
+        i, n = (int(x) for x in str(text).split("/"))
+    except ValueError:
+        raise ValueError(f"--shard expects I/N (e.g. 0/4), got {text!r}") from None
+    if n < 1 or not 0 <= i < n:
+        raise ValueError(f"--shard {text}: needs N >= 1 and 0 <= I < N")
+    return i, n
+
+
+def shard_episodes(suite: Suite, shard: tuple[int, int] | None) -> tuple[EpisodeSpec, ...]:
+    """The episodes of one shard: every N-th episode of the suite from the I-th (so each shard mixes games)."""
+    if shard is None:
+        return suite.episodes
+    i, n = shard
+    return suite.episodes[i::n]
+
+
+def shard_dict(shard: tuple[int, int] | None) -> dict[str, int] | None:
+    return None if shard is None else {"index": shard[0], "count": shard[1]}
+
+
 @dataclass
 class _Live:
     """One episode being played."""
@@ -62,110 +75,18 @@ class _Live:
     env: G1Env
     game_index: int = 0
     step: int = 0
-    records: list[dict[str, Any]] = field(default_factory=list)
+    score: float = 0.0
     frame: np.ndarray | None = None
     frame_id: str | None = None
     info: dict[str, Any] | None = None
-    writes: list = field(default_factory=list)
 
     @property
     def done(self) -> bool:
         return self.step >= self.spec.steps
 
 
-class RunDir:
-    """The files of one run, with crash-safe appends and resume."""
-
-    MAX_BACKLOG = 32
-
-    def __init__(self, path: str | os.PathLike):
-        self.path = Path(path)
-        self.frames = self.path / "frames"
-        self.episodes_file = self.path / "episodes.jsonl"
-        self._saved_frames: set[str] = set()
-        self._writer: ThreadPoolExecutor | None = None
-        self._backlog: deque[tuple[str, Future]] = deque()
-        self._pending: dict[str, Future] = {}
-
-    def prepare(self, meta: dict[str, Any], resume: bool) -> list[dict[str, Any]]:
-        """Create or reopen the directory; returns the finished episode records on resume."""
-        run_json = self.path / "run.json"
-        if self.path.exists() and any(self.path.iterdir()):
-            if not resume:
-                raise RunError(f"{self.path} is not empty; pass --resume to continue that run or choose another --output-dir")
-            if not run_json.exists():
-                raise RunError(f"{self.path} has no run.json: not a g1bench run directory, refusing to resume into it")
-            try:
-                old = json.loads(run_json.read_text())
-            except ValueError as e:
-                raise RunError(f"{run_json} is corrupt ({e}); cannot resume") from None
-            if old.get("suite", {}).get("hash") != meta["suite"]["hash"]:
-                raise RunError(f"{self.path} holds suite {old.get('suite', {}).get('suite_id')} "
-                               f"(hash {old.get('suite', {}).get('hash')}), not {meta['suite']['suite_id']} "
-                               f"(hash {meta['suite']['hash']}); resume needs the same suite")
-            if old.get("policy") != meta["policy"]:
-                raise RunError(f"{self.path} was run with policy {old.get('policy')}, not {meta['policy']}; "
-                               "resume needs the same policy settings")
-            self.frames.mkdir(exist_ok=True)
-            self._saved_frames = {p.stem for p in self.frames.glob("*.png")}
-            return self._read_finished()
-        self.path.mkdir(parents=True, exist_ok=True)
-        self.frames.mkdir(exist_ok=True)
-        write_atomic(run_json, meta)
-        return []
-
-    def _read_finished(self) -> list[dict[str, Any]]:
-        if not self.episodes_file.exists():
-            return []
-        records, good_end = read_episodes_file(self.episodes_file)
-        if good_end < self.episodes_file.stat().st_size:  # a torn last line from a crash: cut it off
-            with open(self.episodes_file, "r+b") as f:
-                f.truncate(good_end)
-        return records
-
-    def append_episode(self, record: dict[str, Any]) -> None:
-        line = (json.dumps(record, separators=(",", ":")) + "\n").encode()
-        with open(self.episodes_file, "ab") as f:
-            f.write(line)
-            f.flush()
-            os.fsync(f.fileno())
-
-    def save_frame(self, frame: np.ndarray, fid: str) -> Future | None:
-        """Store a frame once under its id (PNG, written by a background thread).
-
-        Returns the write still pending for this id, if any (also when another episode asked first), so
-        every episode can wait for all the frames it refers to before it is recorded.
-        """
-        if fid in self._saved_frames:
-            pending = self._pending.get(fid)
-            return pending if pending is not None and not pending.done() else None
-        self._saved_frames.add(fid)
-        if self._writer is None:
-            # file writes are slow on some filesystems: keep them off the stepping thread
-            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="g1bench-frames")
-        # backpressure: a bounded backlog keeps memory flat when frames come faster than they are written
-        while len(self._backlog) >= self.MAX_BACKLOG:
-            done_id, done = self._backlog.popleft()
-            done.result()
-            self._pending.pop(done_id, None)
-        future = self._writer.submit(self._write_png, frame, fid)
-        self._backlog.append((fid, future))
-        self._pending[fid] = future
-        return future
-
-    def _write_png(self, frame: np.ndarray, fid: str) -> None:
-        tmp = self.frames / f".{fid}.png.tmp"
-        tmp.write_bytes(encode_png(frame))
-        os.replace(tmp, self.frames / f"{fid}.png")
-
-    def close(self) -> None:
-        if self._writer is not None:
-            self._writer.shutdown(wait=True)
-            self._writer = None
-
-
 class Runner:
-    """Plays a suite with a policy into a run directory.
+    """Plays a suite (or one shard of it) with a policy into a run directory.
 
     Args:
         suite: what to evaluate.
@@ -176,77 +97,103 @@ class Runner:
         save_frames: store frames in the run directory (needed for replays, videos and datasets).
         progress: show a progress bar.
         max_active: at most this many episodes are live at once (memory stays flat in the suite size).
+        shard: ``(I, N)`` to run only every N-th episode from the I-th (join shards with ``g1bench merge``).
+        command: the settings of the command that started the run (recorded in run.json, so ``--resume``
+            needs nothing else).
     """
 
     def __init__(self, suite: Suite, policy: Policy, output_dir: str | os.PathLike, resume: bool = False,
                  concurrency: int = 2, save_frames: bool = True, progress: bool = True,
-                 max_active: int = 64, on_step: Callable[[int], None] | None = None):
+                 max_active: int = 64, on_step: Callable[[int], None] | None = None,
+                 shard: tuple[int, int] | None = None, command: dict[str, Any] | None = None):
         if concurrency < 1:
             raise ValueError("concurrency must be >= 1")
+        if max_active < 1:
+            raise ValueError("max_active must be >= 1")
         self.suite, self.policy = suite, policy
         self.run_dir = RunDir(output_dir)
         self.resume, self.concurrency = resume, concurrency
         self.save_frames, self.progress = save_frames, progress
-        if max_active < 1:
-            raise ValueError("max_active must be >= 1")
         self.max_active = max_active
         self.on_step = on_step
+        self.shard = shard
+        self.episodes = shard_episodes(suite, shard)
         self.meta = {
+            "format": RUN_FORMAT,
             "g1bench_version": __version__,
             "suite": suite.to_dict(),
             "policy": policy.describe(),
-            "options": {"concurrency": concurrency, "save_frames": save_frames},
+            "shard": shard_dict(shard),
+            "options": {"concurrency": concurrency, "max_active": max_active, "save_frames": save_frames},
+            "command": command,
             "start_time": _now(),
         }
-        self.finished: list[dict[str, Any]] = []
+        #: steps in the step log (recorded before a resume + written by this run)
+        self.steps_saved = 0
+        self.steps_total = sum(e.steps for e in self.episodes)
+        self._scores: dict[str, list[float]] = {}
 
     # -- main loop -----------------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
-        self.finished = self.run_dir.prepare(self.meta, self.resume)
-        done_ids = {r["episode_id"] for r in self.finished}
-        todo = [e for e in self.suite.episodes if e.episode_id not in done_ids]
-        bar = self._progress_bar(sum(e.steps for e in todo))
+        recorded = self.run_dir.prepare(self.meta, self.resume)
+        todo: list[tuple[EpisodeSpec, list[dict[str, Any]]]] = []
+        for spec in self.episodes:
+            steps = recorded.get(spec.episode_id, [])[: spec.steps]
+            self.steps_saved += len(steps)
+            if len(steps) == spec.steps:
+                self._scores.setdefault(spec.game, []).append(episode_record(spec, steps)["score"])
+            else:
+                todo.append((spec, steps))
+        del recorded
+        bar = self._progress_bar(self.steps_total - self.steps_saved)
         pending = deque(todo)
         # split the live episodes evenly over the cohorts (so small suites overlap too), capped by max_active
-        per_cohort = max(1, -(-min(self.max_active, len(todo)) // self.concurrency))
+        per_cohort = max(1, -(-min(self.max_active, max(len(todo), 1)) // self.concurrency))
 
         def refill(cohort: list[_Live]) -> list[_Live]:
             # at most max_active episodes live at once, so memory does not grow with the suite
             while pending and len(cohort) < per_cohort:
-                cohort.append(self._start(pending.popleft()))
+                ep = self._start(*pending.popleft())
+                if ep.done:
+                    self._finish(ep)
+                else:
+                    cohort.append(ep)
             return cohort
 
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="g1bench-policy")
         try:
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="g1bench-policy") as pool:
-                inflight: deque = deque()
-                for _ in range(self.concurrency):
-                    cohort = refill([])
-                    if cohort:
-                        inflight.append((cohort, pool.submit(self.policy.act, self._turns(cohort))))
-                while inflight:
-                    cohort, future = inflight.popleft()
-                    answers = future.result()
-                    if len(answers) != len(cohort):
-                        raise RuntimeError(f"policy returned {len(answers)} answers for {len(cohort)} turns")
-                    for ep, answer in zip(cohort, answers):
-                        self._apply(ep, answer)
-                        if bar is not None:
-                            bar.update(1)
-                    still = [ep for ep in cohort if not ep.done]
-                    for ep in cohort:
-                        if ep.done:
-                            self._finish(ep)
-                    if bar is not None:
-                        bar.set_postfix_str(self._running_scores(), refresh=False)
-                    still = refill(still)
-                    if still:
-                        inflight.append((still, pool.submit(self.policy.act, self._turns(still))))
+            inflight: deque = deque()
+            for _ in range(self.concurrency):
+                cohort = refill([])
+                if cohort:
+                    inflight.append((cohort, pool.submit(self.policy.act, self._turns(cohort))))
+            while inflight:
+                cohort, future = inflight.popleft()
+                answers = future.result()
+                if len(answers) != len(cohort):
+                    raise RuntimeError(f"policy returned {len(answers)} answers for {len(cohort)} turns")
+                records = [self._apply(ep, answer) for ep, answer in zip(cohort, answers)]
+                self.steps_saved += self.run_dir.append_steps(records)
+                if bar is not None:
+                    bar.update(len(records))
+                for ep in cohort:
+                    if ep.done:
+                        self._finish(ep)
+                if bar is not None:
+                    bar.set_postfix_str(self._running_scores(), refresh=False)
+                still = refill([ep for ep in cohort if not ep.done])
+                if still:
+                    inflight.append((still, pool.submit(self.policy.act, self._turns(still))))
         finally:
-            self.run_dir.close()
+            # an interrupt must not wait here for a model call in flight: its answers are not logged anyway
+            pool.shutdown(wait=False, cancel_futures=True)
             if bar is not None:
                 bar.close()
-            results = self.results()
-            write_atomic(self.run_dir.path / "results.json", results)
+            try:
+                self.run_dir.close()
+            finally:
+                results = self.results()
+                self.run_dir.write_results(results)
         return results
 
     def _progress_bar(self, total: int):
@@ -257,17 +204,23 @@ class Runner:
         return tqdm(total=total, desc=f"{self.suite.suite_id} · {self.policy.name}", unit="step", dynamic_ncols=True)
 
     def _running_scores(self) -> str:
-        per: dict[str, list[float]] = {}
-        for r in self.finished:
-            per.setdefault(r["game"], []).append(r["score"])
-        return " ".join(f"{g}={np.mean(v):.1f}" for g, v in per.items())
+        return " ".join(f"{g}={np.mean(v):.1f}" for g, v in self._scores.items())
 
     # -- one episode ---------------------------------------------------------------------------------
-    def _start(self, spec: EpisodeSpec) -> _Live:
+    def _start(self, spec: EpisodeSpec, recorded: Sequence[dict[str, Any]] = ()) -> _Live:
+        """A live episode at its first unrecorded step: the start state, then the recorded answers replayed."""
         env = spec.make_env()
         ep = _Live(spec, env)
         ep.game_index = start_game(spec, env, 0)
         self._observe(ep)
+        for rec in recorded:
+            replayed = self._apply(ep, rec)
+            diffs = diff_step(rec, replayed)
+            if diffs:
+                field, was, now = diffs[0]
+                raise RunError(f"{self.run_dir.steps_file}: {spec.episode_id} step {rec['step']} does not replay: "
+                               f"{field} is {was!r} in the log but {now!r} now (the log was edited, or written by "
+                               "other game rules); cannot resume this run")
         return ep
 
     def _observe(self, ep: _Live) -> None:
@@ -275,85 +228,75 @@ class Runner:
         if self.policy.needs_frames or self.save_frames:
             ep.frame = ep.env.render()
             ep.frame_id = ep.env.canvas.frame_id
-            if self.save_frames and (w := self.run_dir.save_frame(ep.frame, ep.frame_id)) is not None:
-                ep.writes.append(w)
+            if self.save_frames:
+                self.run_dir.save_frame(ep.frame, ep.frame_id)
 
     def _turns(self, cohort: list[_Live]) -> list[Turn]:
         return [Turn(game=ep.spec.game, frame=ep.frame if self.policy.needs_frames else None, prompt=ep.env.prompt,
                      state=ep.env.get_state(), episode=ep.spec.episode_id, step=ep.step) for ep in cohort]
 
-    def _apply(self, ep: _Live, answer: Answer) -> None:
-        env, text = ep.env, answer.text
-        truth = ep.info["perception"]
-        record: dict[str, Any] = {
-            "step": ep.step, "game_index": ep.game_index, "state_hash": ep.info["state_hash"],
-            "frame": ep.frame_id if self.save_frames else None,
-            "prompt_hash": content_hash(env.prompt), "answer": text,
-        }
-        parsed = env.game.parse_answer(text) if isinstance(text, str) else env.game.coerce_action(text)
-        failed = isinstance(parsed, ParseError)
-        fallback = None
-        if failed and self.suite.invalid_answer.get(ep.spec.game) == "random-move":
-            # the paper's test-time rule for 2048: an unparseable answer plays a random move
-            rng = np.random.default_rng([int(content_hash(ep.spec.episode_id, 8), 16), ep.step, 0xFA11])
-            fallback = int(rng.integers(env.action_space.n))
-        _, reward, terminated, _, info = env._step(fallback if fallback is not None else text, render=False)
-        record.update(
-            parse_error=parsed.reason if failed else None,
-            action=info["action"], fallback_action=fallback, reward=reward, score_delta=info["score_delta"],
-            valid=info["valid"], success=info["success"], reason=info["reason"], terminated=terminated,
-            perception=truth, has_perception=perception_block(text) is not None,
-            perception_ok=perception_exact(text, truth), format_ok=format_ok(text),
-            input_tokens=answer.input_tokens, output_tokens=answer.output_tokens, latency_s=answer.latency_s,
-        )
-        if answer.extra:  # backend details: finish reason, retries, cost (model backends only)
-            record["extra"] = answer.extra
-        ep.records.append(record)
+    def _apply(self, ep: _Live, answer: Answer | dict[str, Any]) -> dict[str, Any]:
+        """Play one answer (a policy's, or a recorded step being replayed); returns the step record."""
+        record = play_answer(ep.env, episode_id=ep.spec.episode_id, step=ep.step, game_index=ep.game_index,
+                             invalid_rule=self.suite.invalid_answer.get(ep.spec.game), before=ep.info,
+                             frame_id=ep.frame_id if self.save_frames else None, answer=answer)
+        ep.score += step_score(ep.spec.game, record)
         ep.step += 1
-        if self.on_step is not None:
+        if self.on_step is not None and not isinstance(answer, dict):
             self.on_step(ep.step)
-        if ep.done:
-            return
-        if terminated:
-            ep.game_index = start_game(ep.spec, env, ep.game_index + 1)
-        self._observe(ep)
+        if not ep.done:
+            if record["terminated"]:
+                ep.game_index = start_game(ep.spec, ep.env, ep.game_index + 1)
+            self._observe(ep)
+        return record
 
     def _finish(self, ep: _Live) -> None:
-        wait(ep.writes)  # an episode is only recorded once every frame it refers to is on disk
-        for w in ep.writes:
-            w.result()
-        spec = ep.spec
-        record = {**spec.to_dict(), "episode_id": spec.episode_id,
-                  "score": episode_score(spec.game, ep.records), "games_played": ep.game_index + 1,
-                  "steps": ep.records}
-        self.run_dir.append_episode(record)
-        self.finished.append(record)
-        ep.records, ep.frame, ep.info, ep.writes = [], None, None, []
+        self._scores.setdefault(ep.spec.game, []).append(ep.score)
+        ep.frame, ep.info = None, None
         ep.env.close()
 
     # -- results -------------------------------------------------------------------------------------
     def results(self) -> dict[str, Any]:
-        order = self.suite.groups()
-        by_id = {r["episode_id"]: r for r in self.finished}
-        records = [by_id[e.episode_id] for e in self.suite.episodes if e.episode_id in by_id]
-        return {
-            "schema": SCHEMA,
-            "complete": len(records) == len(self.suite.episodes),
-            "episodes_done": len(records),
-            "episodes_total": len(self.suite.episodes),
-            "provenance": {
-                "g1bench_version": __version__,
-                "suite": {k: self.meta["suite"][k] for k in ("name", "version", "suite_id", "hash")},
-                "policy": self.meta["policy"],
-                "env_versions": (envs := self.suite.env_versions()),
-                "image_size": {k.split("|")[0]: v["frame_size"] for k, v in envs.items()},
-                "invalid_answer": dict(self.suite.invalid_answer),
-                "hardware": hardware(),
-                "start_time": self.meta["start_time"],
-                "end_time": _now(),
-            },
-            "results": summarize(records, order) if records else {},
-        }
+        """The results of what the step log holds now (complete or not)."""
+        steps: dict[str, list[dict[str, Any]]] = {}
+        if self.run_dir.steps_file.exists():
+            steps = read_steps_file(self.run_dir.steps_file)[0]
+        # count what the log really holds (an interrupt can land between a write and its bookkeeping)
+        self.steps_saved = sum(min(len(steps.get(e.episode_id, ())), e.steps) for e in self.episodes)
+        return build_results(self.suite, self.meta, self.episodes, steps, end_time=_now())
+
+
+def build_results(suite: Suite, meta: dict[str, Any], episodes: Sequence[EpisodeSpec],
+                  steps: dict[str, list[dict[str, Any]]], end_time: str | None) -> dict[str, Any]:
+    """``results.json`` for the ``episodes`` of a run (a suite or one shard of it) from its step log."""
+    records = [episode_record(spec, steps[spec.episode_id][: spec.steps]) for spec in episodes
+               if len(steps.get(spec.episode_id, ())) >= spec.steps]
+    envs = suite.env_versions()
+    groups = summarize(records, suite.groups()) if records else {}
+    protocol = {k.split("|")[0]: v for k, v in envs.items()}
+    for key, g in groups.items():
+        cfg = protocol.get(key, {}).get("config", {})
+        g["answer_grammar"] = cfg.get("answer_grammar")
+        g["prompt_version"] = protocol.get(key, {}).get("prompt_version")
+    return {
+        "schema": SCHEMA,
+        "complete": len(records) == len(episodes),
+        "episodes_done": len(records),
+        "episodes_total": len(episodes),
+        "provenance": {
+            "g1bench_version": __version__,
+            "suite": {k: meta["suite"][k] for k in ("name", "version", "suite_id", "hash")},
+            "shard": meta.get("shard"),
+            "policy": meta["policy"],
+            "env_versions": envs,
+            "image_size": {k.split("|")[0]: v["frame_size"] for k, v in envs.items()},
+            "invalid_answer": dict(suite.invalid_answer),
+            "hardware": hardware(),
+            "start_time": meta["start_time"],
+            "end_time": end_time,
+        },
+        "results": groups,
+    }
 
 
 def evaluate(suite: Suite, policy: Policy, output_dir: str | os.PathLike, **kwargs: Any) -> dict[str, Any]:
@@ -361,42 +304,10 @@ def evaluate(suite: Suite, policy: Policy, output_dir: str | os.PathLike, **kwar
     return Runner(suite, policy, output_dir, **kwargs).run()
 
 
-EPISODE_KEYS = ("episode_id", "game", "difficulty", "seed", "steps")
-
-
 def read_episodes_file(path: str | os.PathLike) -> tuple[list[dict[str, Any]], int]:
-    """The episode records of an ``episodes.jsonl`` and the byte length of its complete lines.
-
-    A torn last line (a crash mid-write) is not returned; a corrupt complete line raises
-    :class:`RunError` naming it; a repeated episode id keeps its first record.
-    """
-    path = Path(path)
-    data = path.read_bytes()
-    good_end = data.rfind(b"\n") + 1
-    records, seen = [], set()
-    for n, line in enumerate(data[:good_end].splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except ValueError as e:
-            raise RunError(f"{path}:{n} is not valid JSON ({e}); fix or remove that line") from None
-        missing = [k for k in EPISODE_KEYS if k not in rec]
-        if missing or not isinstance(rec.get("steps"), list):
-            raise RunError(f"{path}:{n}: an episode record needs {missing or ['steps (a list)']}")
-        if rec["episode_id"] in seen:
-            continue
-        seen.add(rec["episode_id"])
-        records.append(rec)
-    return records, good_end
+    """The episodes of a g1bench 0.1 ``episodes.jsonl`` (kept for readers of old run directories)."""
+    return read_legacy_episodes(path)
 
 
-def load_episodes(run_dir: str | os.PathLike) -> list[dict[str, Any]]:
-    """The finished episode records of a run directory (a torn last line is ignored)."""
-    path = Path(run_dir) / "episodes.jsonl"
-    if not path.exists():
-        raise ResultsError(f"{run_dir}: no episodes.jsonl — not a g1bench run directory")
-    return read_episodes_file(path)[0]
-
-
-__all__ = ["Runner", "RunDir", "RunError", "evaluate", "load_episodes", "read_episodes_file", "step_score"]
+__all__ = ["Runner", "RunError", "evaluate", "build_results", "load_episodes", "read_episodes_file", "step_score",
+           "parse_shard", "shard_episodes"]

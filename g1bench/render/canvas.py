@@ -75,12 +75,17 @@ class Canvas:
         return (x, y, x + self.cell, y + self.cell)
 
     def invalidate(self) -> None:
-        """Forget what was drawn (the next frame is composed from scratch)."""
+        """Forget what was drawn (the next frame is composed from scratch). Cheap: the buffer is reset only
+        when the next frame is drawn (snapshots restore states far more often than frames are drawn)."""
+        self._stale = True
+        #: an id of the last rendered frame: equal ids mean pixel-identical frames
+        self.frame_id: str | None = None
+
+    def _fresh(self) -> None:
         self._buf = self._base.copy()
         self._keys = np.full((self.rows, self.cols), -1, dtype=np.int64)
         self._status: str | None = None
-        #: an id of the last rendered frame: equal ids mean pixel-identical frames
-        self.frame_id: str | None = None
+        self._stale = False
 
     def _draw_labels(self) -> None:
         m = self.margin
@@ -110,6 +115,8 @@ class Canvas:
 
     def render(self, game: "Game", copy: bool = True) -> np.ndarray:
         """The current frame of ``game`` as a (height, width, 3) uint8 array."""
+        if self._stale:
+            self._fresh()
         keys = game.cell_keys()
         changed = np.argwhere(keys != self._keys)
         buf, cell = self._buf, self.cell

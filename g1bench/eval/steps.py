@@ -1,0 +1,80 @@
+"""One step of an evaluation episode: what an answer does to the env and what the step log records.
+
+The runner, ``--resume`` and ``g1bench verify`` all go through :func:`play_answer`, so a step replayed
+from the log is judged exactly as it was when the policy answered. Every field in
+:data:`DETERMINISTIC_FIELDS` is a pure function of the state before the step and the answer text; a
+replay that disagrees with the log on any of them means the log was edited or made by other rules.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..core.answer import ParseError, format_ok, perception_block, perception_exact
+from ..core.env import G1Env
+from ..core.hashing import content_hash
+
+#: recorded fields a replay must reproduce exactly
+DETERMINISTIC_FIELDS = (
+    "step", "game_index", "state_hash", "frame", "prompt_hash", "parse_error", "action", "fallback_action",
+    "reward", "score_delta", "valid", "success", "reason", "terminated", "perception", "has_perception",
+    "perception_ok", "format_ok",
+)
+#: recorded fields that come from the policy (what it answered and what that cost)
+POLICY_FIELDS = ("answer", "input_tokens", "output_tokens", "latency_s", "extra")
+
+
+def fallback_move(episode_id: str, step: int, n_actions: int) -> int:
+    """The random move the paper's 2048 test-time rule plays for an unparseable answer (recorded, seeded
+    by episode and step so a replay draws the same one)."""
+    rng = np.random.default_rng([int(content_hash(episode_id, 8), 16), step, 0xFA11])
+    return int(rng.integers(n_actions))
+
+
+def play_answer(env: G1Env, *, episode_id: str, step: int, game_index: int, invalid_rule: str | None,
+                before: dict[str, Any], frame_id: str | None, answer: Any) -> dict[str, Any]:
+    """Apply one answer to ``env`` (at the state described by ``before`` = ``env._info()``) and return
+    the step record. ``answer`` is an :class:`~g1bench.eval.policies.Answer` or a recorded step."""
+    get = answer.get if isinstance(answer, dict) else lambda k, d=None: getattr(answer, k if k != "answer" else "text", d)
+    text = get("answer")
+    truth = before["perception"]
+    record: dict[str, Any] = {
+        "episode_id": episode_id, "step": step, "game_index": game_index, "state_hash": before["state_hash"],
+        "frame": frame_id, "prompt_hash": content_hash(env.prompt), "answer": text,
+    }
+    parsed = env.game.parse_answer(text) if isinstance(text, str) else env.game.coerce_action(text)
+    failed = isinstance(parsed, ParseError)
+    fallback = None
+    if failed and invalid_rule == "random-move":
+        # the paper's test-time rule for 2048: an unparseable answer plays a random move
+        fallback = fallback_move(episode_id, step, env.action_space.n)
+    _, reward, terminated, _, info = env._step(fallback if fallback is not None else text, render=False)
+    record.update(
+        parse_error=parsed.reason if failed else None,
+        action=info["action"], fallback_action=fallback, reward=reward, score_delta=info["score_delta"],
+        valid=info["valid"], success=info["success"], reason=info["reason"], terminated=terminated,
+        perception=truth, has_perception=perception_block(text) is not None,
+        perception_ok=perception_exact(text, truth), format_ok=format_ok(text),
+        input_tokens=get("input_tokens"), output_tokens=get("output_tokens"), latency_s=get("latency_s"),
+    )
+    extra = get("extra")
+    if extra:  # backend details: finish reason, retries, cost (model backends only)
+        record["extra"] = extra
+    return record
+
+
+def diff_step(recorded: dict[str, Any], replayed: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """The deterministic fields on which a recorded step and its replay disagree: (field, recorded, replay)."""
+    out = []
+    for k in DETERMINISTIC_FIELDS:
+        a, b = recorded.get(k), replayed.get(k)
+        if k == "frame" and a is not None and b is None:
+            continue  # a replay without rendering cannot name the frame
+        if a != b or type(a) is bool and type(b) is not bool:
+            out.append((k, a, b))
+    return out
+
+
+__all__ = ["DETERMINISTIC_FIELDS", "POLICY_FIELDS", "play_answer", "diff_step", "fallback_move"]

@@ -1,0 +1,344 @@
+"""``g1bench verify``: a run's results prove themselves.
+
+A run verifies when
+
+1. ``results.json`` follows the schema and makes sense on its own (:func:`g1bench.eval.results.validate`);
+2. its suite is a suite this g1bench knows (a built-in suite with the same id and hash, or a custom suite
+   whose hash recomputed from ``run.json`` matches), and its counts fit that suite (episodes per group,
+   episodes in the run or shard, scores within what the game allows in the step budget);
+3. replaying the step log through the env reproduces every recorded step (state hashes, frames, parsed
+   actions, rewards, perception checks), and every figure of ``results.json`` recomputed from the
+   replayed log equals the recorded one.
+
+Any mismatch is reported naming the field and both values. The leaderboard accepts only runs that verify.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..core.config import ConfigError, UnknownNameError
+from ..core.env import StateError
+from ..core.files import clean_text
+from .metrics import max_episode_score
+from .results import ResultsError, load
+from .rundir import LEGACY_EPISODES_FILE, STEPS_FILE, RunError, read_run_json, read_steps_file, run_suite
+from .steps import diff_step, play_answer
+from .suites import SUITES, Suite, get_suite, start_game
+
+#: at most this many problems are listed (the first one is usually the cause of the rest)
+MAX_PROBLEMS = 20
+
+
+@dataclass
+class Verification:
+    """What ``g1bench verify`` found.
+
+    Attributes:
+        ok: every check passed.
+        complete: the run holds every episode of its suite (or shard).
+        problems: why it does not verify (field, recorded value, recomputed value).
+        notes: things worth knowing that do not fail verification (e.g. frames missing on disk).
+        suite_id / suite_kind: the suite and whether it is ``built-in`` or ``custom``.
+        steps_replayed: steps replayed from the log.
+        results: the validated results (None when they could not be read).
+        run: the run's ``run.json`` (None when it could not be read).
+    """
+
+    run_dir: str
+    ok: bool = False
+    complete: bool = False
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    suite_id: str | None = None
+    suite_kind: str | None = None
+    steps_replayed: int = 0
+    results: dict[str, Any] | None = None
+    run: dict[str, Any] | None = None
+
+    def summary(self) -> str:
+        """One line: verified or not, and why."""
+        if self.ok:
+            part = "" if self.complete else f" (INCOMPLETE: {self.results['episodes_done']}/{self.results['episodes_total']} episodes)"
+            return (f"verified: {self.suite_id} ({self.suite_kind} suite), {self.steps_replayed} steps replayed, "
+                    f"every figure recomputed{part}")
+        return f"NOT verified: {self.problems[0] if self.problems else 'unknown reason'}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"run_dir": self.run_dir, "ok": self.ok, "complete": self.complete, "problems": self.problems,
+                "notes": self.notes, "suite_id": self.suite_id, "suite_kind": self.suite_kind,
+                "steps_replayed": self.steps_replayed}
+
+
+class _Stop(Exception):
+    """Enough problems found (or one that makes further checks meaningless)."""
+
+
+def verify_run(run_dir: str | os.PathLike, *, check_frames: bool = True) -> Verification:
+    """Verify a run directory (see the module docstring). Never raises on a bad run: the reasons are in
+    the returned :class:`Verification`.
+
+    Args:
+        run_dir: the run directory.
+        check_frames: also re-render every step to check its recorded frame id (slower; the figures do
+            not depend on it).
+    """
+    v = Verification(str(run_dir))
+    try:
+        _verify_dir(Path(run_dir), v, check_frames)
+    except _Stop:
+        pass
+    return _done(v)
+
+
+def verify_data(run: Any, results: Any, steps: dict[str, list[dict[str, Any]]], *, source: str = "entry",
+                frames_dir: str | os.PathLike | None = None) -> Verification:
+    """Verify a run given as data (e.g. a leaderboard entry read from the Hub): ``run`` = its run.json,
+    ``results`` = its results.json, ``steps`` = its step records per episode id, in step order.
+
+    Frame ids are checked only when ``frames_dir`` holds the frames.
+    """
+    from .results import validate
+
+    v = Verification(source)
+    try:
+        if not isinstance(run, dict) or not isinstance(run.get("suite"), dict) or not isinstance(run.get("policy"), dict):
+            _fail(v, "run.json: not a g1bench run.json (it needs the 'suite' and 'policy' objects)", True)
+        v.run = run
+        try:
+            v.results = validate(results)
+        except ResultsError as e:
+            _fail(v, f"results.json: {e}", True)
+        _verify(v, run, v.results, steps, frames_dir=Path(frames_dir) if frames_dir is not None else None)
+    except _Stop:
+        pass
+    return _done(v)
+
+
+def _done(v: Verification) -> Verification:
+    v.ok = not v.problems
+    v.problems = [clean_text(p) for p in v.problems]
+    return v
+
+
+def _fail(v: Verification, problem: str, stop: bool = False) -> None:
+    v.problems.append(problem)
+    if stop or len(v.problems) >= MAX_PROBLEMS:
+        raise _Stop
+
+
+def _verify_dir(run_dir: Path, v: Verification, check_frames: bool) -> None:
+    if not run_dir.is_dir():
+        _fail(v, f"{run_dir} is not a run directory" + (" (give the folder that holds it)" if run_dir.is_file() else ""), True)
+    try:
+        v.run = run = read_run_json(run_dir)
+    except RunError as e:
+        _fail(v, str(e), True)
+    try:
+        v.results = results = load(run_dir)
+    except ResultsError as e:
+        _fail(v, str(e), True)
+    steps_file = run_dir / STEPS_FILE
+    if not steps_file.exists():
+        legacy = " (a g1bench 0.1 run without a step log)" if (run_dir / LEGACY_EPISODES_FILE).exists() else ""
+        _fail(v, f"{run_dir}: no {STEPS_FILE}{legacy}; nothing to recompute the results from", True)
+    try:
+        logged, _ = read_steps_file(steps_file)
+    except RunError as e:
+        _fail(v, str(e), True)
+    save_frames = bool(run.get("options", {}).get("save_frames", True))
+    _verify(v, run, results, logged, frames_dir=run_dir / "frames" if save_frames and check_frames else None)
+
+
+def _verify(v: Verification, run: dict[str, Any], results: dict[str, Any], logged: dict[str, list[dict[str, Any]]],
+            frames_dir: Path | None) -> None:
+    """The checks of the module docstring on a run given as data (``frames_dir``: check frame ids too)."""
+    v.complete = results["complete"]
+    prov = results["provenance"]
+
+    # -- the suite ----------------------------------------------------------------------------------
+    try:
+        suite = run_suite(run)
+        recomputed = suite.hash()
+    except RunError as e:
+        _fail(v, str(e), True)
+    except (ConfigError, UnknownNameError, KeyError, TypeError, ValueError) as e:
+        _fail(v, f"run.json: the suite cannot be built here ({type(e).__name__}: {e})", True)
+    v.suite_id = suite.suite_id
+    recorded = run["suite"].get("hash")
+    if recomputed != recorded:
+        _fail(v, f"run.json suite.hash: recorded {recorded!r}, but its episodes and this g1bench's rules, prompts "
+                 f"and renderer give {recomputed!r} (made with other rules, or edited)", True)
+    if prov["suite"]["hash"] != recorded or prov["suite"]["suite_id"] != suite.suite_id:
+        _fail(v, f"results.json provenance.suite: {prov['suite']['suite_id']} {prov['suite']['hash']!r} differs from "
+                 f"run.json's {suite.suite_id} {recorded!r}", True)
+    if suite.name in SUITES:
+        known = get_suite(suite.name)
+        if (known.suite_id, known.hash()) != (suite.suite_id, recomputed):
+            _fail(v, f"suite {suite.suite_id} (hash {recomputed}) is not the built-in {known.suite_id} (hash "
+                     f"{known.hash()}): an old or altered suite", True)
+        v.suite_kind = "built-in"
+    elif suite.name.startswith("custom-"):
+        v.suite_kind = "custom"
+    else:
+        _fail(v, f"unknown suite {suite.suite_id!r}: not a built-in suite ({', '.join(SUITES)}) nor a custom one", True)
+
+    # -- the run's slice of the suite and the policy -----------------------------------------------
+    from .runner import build_results, shard_episodes
+
+    shard = run.get("shard")
+    if shard != prov.get("shard"):
+        _fail(v, f"results.json provenance.shard: {prov.get('shard')} differs from run.json's {shard}", True)
+    try:
+        episodes = shard_episodes(suite, None if shard is None else (int(shard["index"]), int(shard["count"])))
+    except (KeyError, TypeError, ValueError):
+        _fail(v, f"run.json shard: malformed {shard!r}", True)
+    if results["episodes_total"] != len(episodes):
+        _fail(v, f"results.json episodes_total: {results['episodes_total']}, but {suite.suite_id}"
+                 + (f" shard {shard['index']}/{shard['count']}" if shard else "") + f" has {len(episodes)} episodes", True)
+    if prov["policy"] != run["policy"]:
+        _fail(v, f"results.json provenance.policy differs from run.json's: {prov['policy']} vs {run['policy']}")
+    if prov["invalid_answer"] != dict(suite.invalid_answer):
+        _fail(v, f"results.json provenance.invalid_answer: {prov['invalid_answer']} vs the suite's {dict(suite.invalid_answer)}")
+    _check_bounds(v, results, episodes)
+
+    # -- replay the step log -------------------------------------------------------------------------
+    ids = {e.episode_id for e in episodes}
+    strays = sorted(set(logged) - ids)
+    if strays:
+        _fail(v, f"{STEPS_FILE}: steps of episodes that are not in this run: {strays[:3]}")
+    replayed: dict[str, list[dict[str, Any]]] = {}
+    for spec in episodes:
+        recorded = logged.get(spec.episode_id, [])[: spec.steps]
+        if recorded:
+            replayed[spec.episode_id] = _replay(v, spec, suite, recorded, frames_dir is not None)
+    if frames_dir is not None:
+        missing = {s["frame"] for steps in replayed.values() for s in steps if s.get("frame")} - \
+            ({p.stem for p in frames_dir.glob("*.png")} if frames_dir.is_dir() else set())
+        if missing:
+            v.notes.append(f"{len(missing)} frames named in the step log are missing from frames/ (replays will lack them)")
+    if v.problems:
+        return
+
+    # -- recompute every figure --------------------------------------------------------------------
+    meta = {"suite": suite.to_dict(), "policy": run["policy"], "shard": shard, "start_time": prov["start_time"]}
+    again = build_results(suite, meta, episodes, replayed, end_time=prov["end_time"])
+    for key in ("complete", "episodes_done", "episodes_total"):
+        if again[key] != results[key]:
+            _fail(v, f"results.json {key}: recorded {results[key]!r}, the step log gives {again[key]!r}")
+    if again["provenance"]["env_versions"] != prov["env_versions"]:
+        _fail(v, "results.json provenance.env_versions: differ from this g1bench's rules, prompts or renderer "
+                 "for the suite's games")
+    for group in sorted(set(results["results"]) | set(again["results"])):
+        a, b = results["results"].get(group), again["results"].get(group)
+        if a is None or b is None:
+            _fail(v, f"results.json results[{group!r}]: {'missing' if a is None else 'present'} in the file but "
+                     f"{'present' if b is not None else 'absent'} in the step log")
+            continue
+        for k in sorted(set(a) | set(b)):
+            if a.get(k) != b.get(k):
+                _fail(v, f"results.json results[{group!r}].{k}: recorded {a.get(k)!r}, recomputed {b.get(k)!r}")
+
+
+def _check_bounds(v: Verification, results: dict[str, Any], episodes) -> None:
+    """Counts per group equal the suite's, and scores stay within what the game allows."""
+    per_group: dict[str, list] = {}
+    for e in episodes:
+        per_group.setdefault(e.group, []).append(e)
+    for key, g in results["results"].items():
+        specs = per_group.get(key)
+        if specs is None:
+            _fail(v, f"results.json results[{key!r}]: this suite has no such group (groups: {sorted(per_group)})")
+            continue
+        if g["n"] > len(specs) or (results["complete"] and g["n"] != len(specs)):
+            _fail(v, f"results.json results[{key!r}].n: {g['n']}, but the suite has {len(specs)} episodes in this group")
+        top = max(max_episode_score(s.game, s.steps, s.warmup) for s in specs)
+        if g["mean"] > top:
+            _fail(v, f"results.json results[{key!r}].mean: {g['mean']} is more than an episode of this group can score "
+                     f"({top:g} at most in {specs[0].steps} steps)")
+        if g["steps"] != sum(s.steps for s in specs[: g["n"]]) and len({s.steps for s in specs}) == 1:
+            _fail(v, f"results.json results[{key!r}].steps: {g['steps']}, but {g['n']} episodes of {specs[0].steps} "
+                     f"steps make {g['n'] * specs[0].steps}")
+
+
+def _replay(v: Verification, spec, suite: Suite, recorded: list[dict[str, Any]], frames: bool) -> list[dict[str, Any]]:
+    """Replay one episode's recorded answers from its start state; returns the replayed records (which
+    equal the recorded ones when the episode verifies)."""
+    try:
+        env = _replay_env(spec, frames)
+        game_index = start_game(spec, env, 0)
+    except (ConfigError, UnknownNameError, StateError, KeyError, ValueError) as e:
+        _fail(v, f"{spec.episode_id}: cannot build its env here ({e})")
+        return []
+    out = []
+    invalid = suite.invalid_answer.get(spec.game)
+    for rec in recorded:
+        before = env._info()
+        frame_id = None
+        if frames and rec.get("frame") is not None:
+            env.render()
+            frame_id = env.canvas.frame_id
+        problems = _policy_fields(rec)
+        if problems:
+            _fail(v, f"{STEPS_FILE}: {spec.episode_id} step {rec['step']}: {problems}")
+            return out
+        replayed = play_answer(env, episode_id=spec.episode_id, step=rec["step"], game_index=game_index,
+                               invalid_rule=invalid, before=before, frame_id=frame_id, answer=rec)
+        diffs = diff_step(rec, replayed)
+        if diffs:
+            field_, was, now = diffs[0]
+            _fail(v, f"{STEPS_FILE}: {spec.episode_id} step {rec['step']}: {field_} is {_short(was)} in the log, "
+                     f"{_short(now)} on replay")
+            return out
+        v.steps_replayed += 1
+        out.append(rec)
+        if rec["step"] + 1 < spec.steps and replayed["terminated"]:
+            game_index = start_game(spec, env, game_index + 1)
+    return out
+
+
+_ENVS = threading.local()
+
+
+def _replay_env(spec, frames: bool):
+    """An env to replay ``spec`` in: one per (game, difficulty, overrides, rendering) and thread, reused across
+    episodes and runs, because building one costs more than replaying a short episode (the leaderboard replays
+    thousands). Reuse is safe: :func:`start_game` resets it from the episode's seed, and every replayed step's
+    state hash is checked against the log."""
+    envs = getattr(_ENVS, "envs", None)
+    if envs is None:
+        envs = _ENVS.envs = {}
+    key = (spec.game, spec.difficulty, json.dumps(dict(spec.overrides), sort_keys=True, default=str), frames)
+    env = envs.get(key)
+    if env is None:
+        if len(envs) >= 64:
+            envs.clear()
+        env = envs[key] = spec.make_env(render_mode="rgb_array" if frames else None)
+    return env
+
+
+def _policy_fields(rec: dict[str, Any]) -> str | None:
+    """What is wrong with the fields a policy reported (tokens, latency), if anything."""
+    for k in ("input_tokens", "output_tokens"):
+        x = rec.get(k)
+        if x is not None and (isinstance(x, bool) or not isinstance(x, int) or x < 0):
+            return f"{k} must be a non-negative integer or null, got {_short(x)}"
+    x = rec.get("latency_s")
+    if x is not None and (isinstance(x, bool) or not isinstance(x, (int, float)) or x < 0):
+        return f"latency_s must be a non-negative number or null, got {_short(x)}"
+    if not isinstance(rec.get("answer"), (str, int, list)) and rec.get("answer") is not None:
+        return f"answer must be text, got {type(rec.get('answer')).__name__}"
+    return None
+
+
+def _short(x: Any) -> str:
+    r = repr(x)
+    return r if len(r) <= 80 else r[:77] + "..."
+
+
+__all__ = ["Verification", "verify_run", "verify_data"]

@@ -1,0 +1,201 @@
+"""`g1bench verify`: results are checked for meaning, against their suite, and recomputed from the step log;
+every doctored figure or step is refused naming the field and both values."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from g1bench.eval.policies import OraclePolicy, RandomPolicy
+from g1bench.eval.results import ResultsError, json_schema, load
+from g1bench.eval.runner import Runner
+from g1bench.eval.suites import custom_suite, get_suite
+from g1bench.eval.verify import verify_run
+
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1"}
+
+
+@pytest.fixture(scope="module")
+def good_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("verify") / "good"
+    suite = custom_suite(["2048", "swap", "shisensho"], episodes=2, steps=8)
+    Runner(suite, OraclePolicy(), out, progress=False).run()
+    return out
+
+
+def copy_run(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    return dst
+
+
+def edit_json(path: Path, fn) -> None:
+    data = json.loads(path.read_text())
+    fn(data)
+    path.write_text(json.dumps(data))
+
+
+def edit_step(path: Path, index: int, fn) -> None:
+    lines = path.read_text().splitlines()
+    rec = json.loads(lines[index])
+    fn(rec)
+    lines[index] = json.dumps(rec)
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_an_untouched_run_verifies(good_run):
+    v = verify_run(good_run)
+    assert v.ok and v.complete and v.problems == [] and v.suite_kind == "custom"
+    assert v.steps_replayed == 6 * 8
+    assert v.summary().startswith("verified: custom-2048+swap+shisensho")
+
+
+def _g(key):
+    return lambda d: d["results"][key]
+
+
+RESULT_EDITS = [
+    # (what the issue lists, edit, the field the refusal must name)
+    ("a mean outside its CI", lambda d: d["results"]["swap/paper"].update(mean=d["results"]["swap/paper"]["ci95"][1] + 1),
+     "results['swap/paper'].mean"),
+    ("a negative std", lambda d: d["results"]["swap/paper"].update(std=-0.5), "results['swap/paper'].std"),
+    ("a rate above 1", lambda d: d["results"]["2048/paper"].update(parse_failure_rate=1.2),
+     "results['2048/paper'].parse_failure_rate"),
+    ("negative steps", lambda d: d["results"]["2048/paper"].update(steps=-1), "results['2048/paper'].steps"),
+    ("negative latency", lambda d: d["results"]["2048/paper"].update(mean_latency_s=-3.0),
+     "results['2048/paper'].mean_latency_s"),
+    ("games_played < n", lambda d: d["results"]["2048/paper"].update(games_played=1), "games_played"),
+    ("a group whose game differs from its key", lambda d: d["results"]["swap/paper"].update(game="shisensho"),
+     "the group key must be 'game/difficulty'"),
+    ("an unknown game", lambda d: d["results"].update({"chess/paper": {**d["results"].pop("swap/paper"), "game": "chess"}}),
+     "unknown game 'chess'"),
+    ("a 2048 mean of 1e12", lambda d: d["results"]["2048/paper"].update(mean=1e12, ci95=[0, 2e12], std=1.0),
+     "more than an episode of this group can score"),
+    ("an edited figure", lambda d: d["results"]["shisensho/paper"].update(
+        success_rate=round(d["results"]["shisensho/paper"]["success_rate"] / 2, 6)),
+     "results['shisensho/paper'].success_rate: recorded"),
+    ("an edited count", lambda d: d["results"]["swap/paper"].update(games_played=d["results"]["swap/paper"]["n"] + 1),
+     "results['swap/paper'].games_played: recorded"),
+    ("a perception count without accuracy", lambda d: d["results"]["swap/paper"].update(perception_answered=1),
+     "perception_accuracy: must be null exactly when"),
+    ("a tampered suite hash", lambda d: d["provenance"]["suite"].update(hash="0" * 16), "provenance.suite"),
+    ("a policy that is not the run's", lambda d: d["provenance"]["policy"].update(policy="gpt-9"), "provenance.policy"),
+]
+
+
+@pytest.mark.parametrize("what,edit,field", RESULT_EDITS, ids=[c[0] for c in RESULT_EDITS])
+def test_doctored_results_are_refused_naming_the_field(good_run, tmp_path, what, edit, field):
+    run = copy_run(good_run, tmp_path / "run")
+    edit_json(run / "results.json", edit)
+    v = verify_run(run)
+    assert not v.ok, what
+    assert field in v.problems[0], (what, v.problems)
+
+
+STEP_EDITS = [
+    ("an edited answer", 3, lambda r: r.update(answer="<answer>(0, 0) (0, 1)</answer>"), "action is"),
+    ("an edited reward", 10, lambda r: r.update(reward=-r["reward"]), "reward is"),
+    ("an edited state hash", 9, lambda r: r.update(state_hash="feedfacefeedface"), "state_hash is 'feedfacefeedface' in the log"),
+    ("an edited frame id", 2, lambda r: r.update(frame="0" * 20), "frame is"),
+    ("negative tokens", 5, lambda r: r.update(output_tokens=-5), "output_tokens must be a non-negative integer"),
+]
+
+
+@pytest.mark.parametrize("what,index,edit,field", STEP_EDITS, ids=[c[0] for c in STEP_EDITS])
+def test_a_doctored_step_log_is_refused(good_run, tmp_path, what, index, edit, field):
+    run = copy_run(good_run, tmp_path / "run")
+    edit_step(run / "steps.jsonl", index, edit)
+    v = verify_run(run)
+    assert not v.ok and field in v.problems[0], (what, v.problems)
+
+
+def test_an_edited_answer_with_matching_results_is_still_caught(good_run, tmp_path):
+    """Edit a step's answer *and* every figure it moves: the replay still disagrees with the log."""
+    run = copy_run(good_run, tmp_path / "run")
+    lines = (run / "steps.jsonl").read_text().splitlines()
+    i = next(k for k, ln in enumerate(lines) if json.loads(ln)["episode_id"].startswith("swap") and json.loads(ln)["success"])
+    edit_step(run / "steps.jsonl", i, lambda r: r.update(answer="<answer>(0, 0) (7, 7)</answer>"))
+    v = verify_run(run)
+    assert not v.ok and ("parse_error is None in the log" in v.problems[0] or "action is" in v.problems[0])
+
+
+def test_a_paper_run_with_seven_episodes_and_unknown_suites_are_refused(tmp_path):
+    paper = get_suite("paper")
+    seven = type(paper)(paper.name, paper.version, paper.episodes[:7], paper.description, paper.invalid_answer)
+    Runner(seven, RandomPolicy(), tmp_path / "seven", progress=False, save_frames=False).run()
+    v = verify_run(tmp_path / "seven")
+    assert not v.ok and f"is not the built-in {paper.suite_id}" in v.problems[0]
+    # the same seven episodes relabelled as a full run of the real suite: the counts give it away
+    edit_json(tmp_path / "seven" / "run.json", lambda d: d["suite"].update(hash=paper.hash(), episodes=paper.to_dict()["episodes"]))
+    edit_json(tmp_path / "seven" / "results.json", lambda d: d["provenance"]["suite"].update(hash=paper.hash()))
+    v = verify_run(tmp_path / "seven")
+    assert not v.ok and "episodes_total: 7, but paper" in v.problems[0] and "has 40 episodes" in v.problems[0]
+
+    suite = custom_suite(["swap"], episodes=1, steps=2)
+    mine = type(suite)("my-benchmark", 1, suite.episodes)
+    Runner(mine, RandomPolicy(), tmp_path / "mine", progress=False).run()
+    v = verify_run(tmp_path / "mine")
+    assert not v.ok and "unknown suite 'my-benchmark-v1'" in v.problems[0]
+
+
+def test_an_incomplete_run_verifies_as_incomplete(good_run, tmp_path):
+    run = copy_run(good_run, tmp_path / "run")
+    lines = (run / "steps.jsonl").read_text().splitlines()
+    (run / "steps.jsonl").write_text("\n".join(lines[:-3]) + "\n")
+    v = verify_run(run)
+    assert not v.ok and "results.json complete: recorded True, the step log gives False" in v.problems
+    suite = custom_suite(["2048", "swap", "shisensho"], episodes=2, steps=8)
+    Runner(suite, OraclePolicy(), run, resume=True, progress=False).run()  # finish it
+    assert verify_run(run).ok
+
+
+HOSTILE = [
+    ("deeply nested JSON", lambda p: p.write_text("[" * 100_000 + "]" * 100_000), "nested deeper than"),
+    ("a FIFO", lambda p: os.mkfifo(p), "not a regular file"),
+    ("a link to /dev/zero", lambda p: p.symlink_to("/dev/zero"), "not a regular file"),
+    ("a folder", lambda p: p.mkdir(), "is a folder"),
+    ("NaN", lambda p: p.write_text('{"schema": "g1bench-results/2", "x": NaN}'), "not valid JSON"),
+    ("an array", lambda p: p.write_text("[]"), "expected a JSON object"),
+]
+
+
+@pytest.mark.parametrize("what,make,msg", HOSTILE, ids=[h[0] for h in HOSTILE])
+def test_hostile_results_files_get_one_error_line(good_run, tmp_path, what, make, msg):
+    run = copy_run(good_run, tmp_path / "run")
+    (run / "results.json").unlink()
+    make(run / "results.json")
+    with pytest.raises(ResultsError, match=msg):
+        load(run)
+    for cmd in (["verify", str(run)], ["report", str(run), "--no-plots"]):
+        out = subprocess.run([sys.executable, "-m", "g1bench.cli", *cmd], env=ENV, capture_output=True, text=True,
+                             timeout=60)
+        assert out.returncode in (1, 2) and msg in out.stdout + out.stderr and "Traceback" not in out.stderr, (what, cmd)
+
+
+def test_verify_cli_and_json(good_run, tmp_path):
+    ok = subprocess.run([sys.executable, "-m", "g1bench.cli", "verify", str(good_run), "--json"], env=ENV,
+                        capture_output=True, text=True)
+    assert ok.returncode == 0 and json.loads(ok.stdout)["ok"] is True
+    run = copy_run(good_run, tmp_path / "run")
+    edit_json(run / "results.json", lambda d: d["results"]["swap/paper"].update(format_rate=0.5))
+    bad = subprocess.run([sys.executable, "-m", "g1bench.cli", "verify", str(run)], env=ENV, capture_output=True, text=True)
+    assert bad.returncode == 1
+    assert bad.stdout.startswith("NOT verified: results.json results['swap/paper'].format_rate: recorded 0.5, recomputed 0.0")
+    none = subprocess.run([sys.executable, "-m", "g1bench.cli", "verify", str(tmp_path / "nothing")], env=ENV,
+                          capture_output=True, text=True)
+    assert none.returncode == 1 and "is not a run directory" in none.stdout
+
+
+def test_the_published_json_schema_is_current():
+    published = Path(__file__).parent.parent / "g1bench" / "eval" / "results.schema.json"
+    assert json.loads(published.read_text()) == json_schema(), "regenerate: python -m g1bench.eval.results"
+
+
+def test_the_json_schema_accepts_a_real_results_file(good_run):
+    jsonschema = pytest.importorskip("jsonschema")
+    jsonschema.validate(json.loads((good_run / "results.json").read_text()), json_schema())
