@@ -15,9 +15,11 @@ source always gives the same tiles. Every image is decoded once per process (:fu
 :class:`TileSet`), and each resized copy is made once per size (:meth:`TileSet.resized`).
 
 :func:`resolve_tiles` is what games call: when a source cannot be loaded (no network, ``HF_HUB_OFFLINE=1``,
-a missing dataset) it warns and falls back to the bundled pack. The returned set's ``name`` is the source
+a missing dataset) it falls back to the bundled pack, with a :class:`TileSourceFallback` warning (ignored by
+default: building a game is not using it, e.g. to hash a suite). The returned set's ``name`` is the source
 actually used, which the game records in its config, so hashes and snapshots never claim tiles that were
-not shown.
+not shown. When a game deals a board on the substituted pack, :func:`announce_fallback` tells the user once
+per process, on stderr, what happened and what to do on an offline machine.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import hashlib
 import json
 import os
 import socket
+import sys
 import threading
 import warnings
 from dataclasses import dataclass, field
@@ -45,6 +48,15 @@ TITLES = {"cifar10": "CIFAR-10", "uoft-cs/cifar10": "CIFAR-10", BUNDLED: "emoji"
 
 class TileSourceError(RuntimeError):
     """A tile source could not be loaded or is not an image-classification dataset."""
+
+
+class TileSourceFallback(RuntimeWarning):
+    """A tile source could not be loaded and the bundled pack is used instead (ignored unless a filter
+    enables it: the user is told once, when the game deals, by :func:`announce_fallback`)."""
+
+
+# appended: any filter the user sets (-W error, pytest.warns) still wins
+warnings.filterwarnings("ignore", category=TileSourceFallback, append=True)
 
 
 class HubUnavailable(TileSourceError):
@@ -170,7 +182,11 @@ def _offline_mode():
 
 
 def _load_dataset(source: str):
-    import datasets  # heavy: imported only for dataset sources
+    try:
+        import datasets  # heavy: imported only for dataset sources
+    except ImportError as e:  # a trimmed install: for a Hub source like an unreachable Hub (the bundled pack stands in)
+        err = TileSourceError if os.path.isdir(os.path.expanduser(source)) else HubUnavailable
+        raise err(f"the datasets package is not installed ({e}); pip install datasets") from None
 
     path = os.path.expanduser(source)
     if os.path.isdir(path):
@@ -194,7 +210,17 @@ def _load_dataset(source: str):
     ok, why = _hub_reachable()
     if not ok:
         raise HubUnavailable(f"cannot download {repo!r}: {why}; set HF_HUB_OFFLINE=1 to use a cached copy")
-    return datasets.load_dataset(repo, split="train")
+    try:
+        return datasets.load_dataset(repo, split="train")
+    except Exception as e:  # noqa: BLE001 - datasets and huggingface_hub raise many types; sort them by meaning
+        kind = type(e).__name__
+        if kind in ("DatasetNotFoundError", "RepositoryNotFoundError", "GatedRepoError", "FileNotFoundError"):
+            if source in HF_ALIASES:  # g1bench's own default is missing from this Hub (a mirror, a test server)
+                raise HubUnavailable(f"the Hub at hand has no {repo!r} ({kind})") from None
+            raise TileSourceError(f"tile source {source!r}: no such dataset on the Hub ({kind})") from None
+        if isinstance(e, (ConnectionError, TimeoutError)) or "Connection" in kind or "Timeout" in kind:
+            raise HubUnavailable(f"cannot download {repo!r}: {kind}") from None
+        raise TileSourceError(f"tile source {source!r} cannot be loaded: {kind}: {str(e).splitlines()[0] if str(e) else ''}") from None
 
 
 def _load_hf(source: str, images_per_class: int) -> TileSet:
@@ -224,6 +250,9 @@ def _load_hf(source: str, images_per_class: int) -> TileSet:
 _CACHE: dict[tuple[str, int], TileSet] = {}
 _RESOLVED: dict[tuple[str, int], TileSet] = {}
 _CACHE_LOCK = threading.Lock()
+#: source -> why it fell back to the bundled pack (this process); sources already announced
+_FALLBACKS: dict[str, str] = {}
+_ANNOUNCED: set[str] = set()
 
 
 def load_tiles(source: str, images_per_class: int) -> TileSet:
@@ -262,12 +291,66 @@ def resolve_tiles(source: str, images_per_class: int) -> TileSet:
     except HubUnavailable as e:  # only an unreachable Hub falls back; other errors are the user's to fix
         why = " ".join(str(e).split())
         why = why if len(why) <= 300 else why[:297] + "..."
+        _FALLBACKS.setdefault(source, why)
         warnings.warn(
             f"g1bench: tile source {source!r} could not be loaded ({type(e).__name__}: {why}); "
             f"using the bundled tile pack instead (the config records tile_source={BUNDLED!r}).",
-            RuntimeWarning,
+            TileSourceFallback,
             stacklevel=2,
         )
         tiles = load_tiles(BUNDLED, images_per_class)
     _RESOLVED[key] = tiles
     return tiles
+
+
+def fallback_notice(source: str) -> str:
+    """What to tell a user whose tile source ``source`` fell back to the bundled pack, with advice that works
+    on a machine without internet."""
+    repo = HF_ALIASES.get(source, source)
+    title = TITLES.get(source, repo)
+    why = _FALLBACKS.get(source, "it could not be loaded")
+    return (
+        f"g1bench: note: the natural-image game (shisensho-images) plays with the bundled emoji tiles, not {title}: "
+        f"tile source {source!r} could not be loaded ({why}). Its scores are not comparable with the paper's "
+        f"(results record tile_source={BUNDLED!r}).\n"
+        f"  To use {title} on this machine: on a machine with internet, run\n"
+        f"    HF_HOME=./hf python -c \"import datasets; datasets.load_dataset('{repo}', split='train')\"\n"
+        f"  then copy ./hf here and set HF_HOME to it (with HF_HUB_OFFLINE=1: no network needed).\n"
+        f"  To play the bundled pack on purpose (no note): --difficulty bundled (eval --games shisensho-images, "
+        f"render, play) or --set tile_source=bundled (render, play)."
+    )
+
+
+_QUIET = threading.local()
+
+
+@contextlib.contextmanager
+def quiet_fallback():
+    """Deal boards without announcing a fallback: for bookkeeping that is not play (hashing a suite's
+    reference frames), so listing suites does not tell the user about a game they are not playing."""
+    depth = getattr(_QUIET, "depth", 0)
+    _QUIET.depth = depth + 1
+    try:
+        yield
+    finally:
+        _QUIET.depth = depth
+
+
+def announce_fallback(source: str, stream: Any = None) -> bool:
+    """Tell the user, once per process and source, that ``source`` fell back to the bundled pack (called by the
+    game when it deals on the substituted pack: only a game really played is announced). True if printed."""
+    if getattr(_QUIET, "depth", 0):
+        return False
+    with _CACHE_LOCK:
+        if source in _ANNOUNCED:
+            return False
+        _ANNOUNCED.add(source)
+    stream = stream or sys.stderr
+    try:  # clear a progress bar first (an eval's), so the note is not glued to it
+        from tqdm import tqdm
+
+        with tqdm.external_write_mode(file=stream):
+            print(fallback_notice(source), file=stream, flush=True)
+    except ImportError:  # pragma: no cover - tqdm is a core dependency
+        print(fallback_notice(source), file=stream, flush=True)
+    return True

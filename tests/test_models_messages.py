@@ -90,9 +90,15 @@ def test_vllm_engine_and_sampling_kwargs(turns):
     kw = M.vllm_llm_kwargs("Qwen/Qwen2.5-VL-7B-Instruct", cfg, revision="a" * 40)
     assert kw == {"model": "Qwen/Qwen2.5-VL-7B-Instruct", "dtype": "bfloat16", "trust_remote_code": False,
                   "tensor_parallel_size": 2, "data_parallel_size": 4, "limit_mm_per_prompt": {"image": 1},
-                  "mm_processor_kwargs": {"min_pixels": 3136, "max_pixels": 1003520}, "seed": 3, "revision": "a" * 40}
+                  "mm_processor_kwargs": {"min_pixels": 3136, "max_pixels": 1003520}, "seed": 3, "revision": "a" * 40,
+                  "gpu_memory_utilization": 0.9}
     plain = M.vllm_llm_kwargs("m", ModelConfig())
     assert "data_parallel_size" not in plain and "mm_processor_kwargs" not in plain and "revision" not in plain
+    assert "max_model_len" not in plain and "enforce_eager" not in plain  # vLLM's own defaults
+    sized = M.vllm_llm_kwargs("m", ModelConfig(max_model_len=8192, gpu_memory_utilization=0.6, enforce_eager=True,
+                                                 trust_remote_code=True))
+    assert (sized["max_model_len"], sized["gpu_memory_utilization"], sized["enforce_eager"], sized["trust_remote_code"],
+            sized["limit_mm_per_prompt"]) == (8192, 0.6, True, True, {"image": 1})
     greedy = M.vllm_sampling_kwargs(ModelConfig(max_new_tokens=64), turns[0])
     assert greedy == {"max_tokens": 64, "temperature": 0.0, "n": 1}
     sampled = M.vllm_sampling_kwargs(ModelConfig(temperature=1.0, top_p=0.95, sampling_seed=9), turns[1])
@@ -262,7 +268,7 @@ def test_openai_url_and_key_helpers(monkeypatch):
             normalize_base_url(bad)
     assert public_url("https://user:pw@host:8443/v1?key=abc#x") == "https://host:8443/v1"
     monkeypatch.delenv("G1_NOPE", raising=False)
-    with pytest.raises(ModelError, match="G1_NOPE is not set"):
+    with pytest.raises(ModelError, match="variable G1_NOPE is not set"):
         read_api_key("G1_NOPE")
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     assert read_api_key(None) is None  # the default variable is optional (local servers need no key)

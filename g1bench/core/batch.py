@@ -3,11 +3,21 @@
 :class:`EnvBatch` is what the evaluation harness and RL training drive. Envs can live in this process
 (``num_workers=0``) or be spread over worker processes, each owning a contiguous shard of envs, so
 stepping and rendering run in parallel on several cores. Results always come back in env order.
+
+Workers are fresh interpreters started as ``python -c "...g1bench.core.batch..."`` and connected by a socket
+pair, not ``multiprocessing`` processes: ``spawn``/``forkserver`` re-run the caller's ``__main__`` in every
+worker, so a plain script without an ``if __name__ == "__main__":`` guard (or with module-level work) broke,
+and ``fork`` copies a process that may hold threads or CUDA. A fresh interpreter needs neither. The
+multiprocessing start methods stay available (``mp_context="spawn"``, ...).
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
+import socket
+import subprocess
+import sys
 import traceback
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
@@ -111,6 +121,52 @@ def _worker(conn, specs, render) -> None:
             conn.send(("error", f"{type(e).__name__}: {e}\n{traceback.format_exc()}"))
 
 
+def _child_main(fd: int) -> None:
+    """Entry point of a worker interpreter: serve the shard whose specs come first on the socket ``fd``."""
+    from multiprocessing.connection import Connection
+
+    conn = Connection(fd)
+    try:
+        specs, render = conn.recv()
+    except EOFError:
+        return
+    _worker(conn, specs, render)
+
+
+class _Child:
+    """A worker interpreter (``subprocess.Popen``) with the ``multiprocessing`` process methods EnvBatch uses."""
+
+    def __init__(self, specs: Sequence[EnvSpec], render: bool):
+        from multiprocessing.connection import Connection
+
+        parent, child = socket.socketpair()
+        env = dict(os.environ)
+        # the worker imports this very g1bench, wherever it was imported from
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        code = f"from g1bench.core.batch import _child_main; _child_main({child.fileno()})"
+        try:
+            self.proc = subprocess.Popen([sys.executable, "-c", code], pass_fds=(child.fileno(),), env=env,
+                                         stdin=subprocess.DEVNULL)
+        finally:
+            child.close()
+        self.conn = Connection(parent.detach())
+        self.conn.send((list(specs), render))
+
+    def join(self, timeout: float | None = None) -> None:
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def is_alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def terminate(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
 class WorkerError(RuntimeError):
     """An env inside a worker process raised; the message carries the worker's traceback."""
 
@@ -122,7 +178,9 @@ class EnvBatch:
         specs: one :class:`EnvSpec` (or ``(game, difficulty)`` tuple, or game name) per env.
         num_workers: 0 runs every env in this process; N > 0 spreads them over N worker processes.
         render: return frames from ``reset``/``step`` (False skips rendering, e.g. for random warm-up).
-        mp_context: multiprocessing start method for workers ("spawn" is safe beside CUDA and threads).
+        mp_context: how workers start: None (default) a fresh interpreter per worker, which works from any
+            script, notebook or server, with or without a main guard, beside CUDA and threads; or a
+            multiprocessing start method ("spawn", "forkserver": the script needs a main guard; "fork").
 
     Example:
         >>> batch = EnvBatch([EnvSpec("2048"), EnvSpec("shisensho", "base")])
@@ -135,7 +193,7 @@ class EnvBatch:
         specs: Sequence[EnvSpec | tuple | str],
         num_workers: int = 0,
         render: bool = True,
-        mp_context: str = "spawn",
+        mp_context: str | None = None,
     ):
         self.specs = [self._spec(s) for s in specs]
         if not self.specs:
@@ -150,19 +208,28 @@ class EnvBatch:
             self._shards = [_Shard(self.specs, render)]
             self._bounds = [(0, len(self.specs))]
         else:
-            ctx = mp.get_context(mp_context)
             n = len(self.specs)
             cuts = np.linspace(0, n, self.num_workers + 1).astype(int)
             self._bounds = [(int(a), int(b)) for a, b in zip(cuts[:-1], cuts[1:])]
-            for a, b in self._bounds:
-                parent, child = ctx.Pipe()
-                p = ctx.Process(target=_worker, args=(child, self.specs[a:b], render), daemon=True)
-                p.start()
-                child.close()
-                self._conns.append(parent)
-                self._procs.append(p)
-            for conn in self._conns:
-                self._receive(conn)
+            ctx = mp.get_context(mp_context) if mp_context is not None else None
+            try:
+                for a, b in self._bounds:
+                    if ctx is None:
+                        child_proc = _Child(self.specs[a:b], render)
+                        self._conns.append(child_proc.conn)
+                        self._procs.append(child_proc)
+                        continue
+                    parent, child = ctx.Pipe()
+                    p = ctx.Process(target=_worker, args=(child, self.specs[a:b], render), daemon=True)
+                    p.start()
+                    child.close()
+                    self._conns.append(parent)
+                    self._procs.append(p)
+                for conn in self._conns:
+                    self._receive(conn)
+            except BaseException:
+                self.close()
+                raise
 
     @staticmethod
     def _spec(s: EnvSpec | tuple | str) -> EnvSpec:
@@ -186,7 +253,11 @@ class EnvBatch:
 
     # -- dispatch ------------------------------------------------------------------------------------
     def _receive(self, conn):
-        status, payload = conn.recv()
+        try:
+            status, payload = conn.recv()
+        except (EOFError, ConnectionError) as e:  # the worker died (killed, or could not start)
+            raise WorkerError(f"a worker process exited unexpectedly ({type(e).__name__}); its messages, if any, "
+                              "are above on stderr") from None
         if status == "error":
             raise WorkerError(payload)
         return payload
@@ -197,11 +268,16 @@ class EnvBatch:
                 raise ValueError(f"{cmd}: expected {len(self.specs)} entries (one per env), got {len(seq)}")
         if not self.num_workers:
             return getattr(self._shards[0], cmd)(*per_env)
-        for conn, (a, b) in zip(self._conns, self._bounds):
-            conn.send((cmd, tuple(None if s is None else list(s[a:b]) for s in per_env)))
-        out: list[Any] = []
         errors = []
-        for conn in self._conns:
+        sent = []
+        for conn, (a, b) in zip(self._conns, self._bounds):
+            try:
+                conn.send((cmd, tuple(None if s is None else list(s[a:b]) for s in per_env)))
+                sent.append(conn)
+            except (OSError, EOFError) as e:  # a dead worker: the others still answer (pipes stay in sync)
+                errors.append(f"a worker process exited unexpectedly ({type(e).__name__})")
+        out: list[Any] = []
+        for conn in sent:
             try:
                 out.extend(self._receive(conn))
             except WorkerError as e:  # drain every worker before raising so the pipes stay in sync
@@ -249,6 +325,8 @@ class EnvBatch:
             p.join(timeout=5)
             if p.is_alive():
                 p.terminate()
+        for conn in self._conns:
+            conn.close()
         self._conns, self._procs = [], []
 
     def __enter__(self) -> "EnvBatch":

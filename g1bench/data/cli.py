@@ -6,6 +6,7 @@ Imports stay light here: the builders (pyarrow, datasets, huggingface_hub) load 
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 
 BUILD_HELP = """Build a dataset folder that `datasets.load_dataset(OUT, CONFIG)` reads offline.
@@ -64,9 +65,56 @@ def add_commands(sub) -> None:
     u.set_defaults(func=cmd_push)
 
 
-def _fail(e: Exception) -> int:
-    print(f"error: {e}", file=sys.stderr)
+def _fail(e: Exception | str) -> int:
+    from ..core.files import clean_text
+
+    print(f"error: {clean_text(e, keep_newlines=False)}", file=sys.stderr)
     return 2
+
+
+#: what to do about an OSError, by errno
+_OS_HINTS = {
+    errno.EROFS: "a read-only filesystem: choose an output folder you can write",
+    errno.EACCES: "permission denied: choose an output folder you can write",
+    errno.EPERM: "not permitted: choose an output folder you can write",
+    errno.ENOSPC: "the disk is full: free some space, then finish with the same command and --resume",
+    errno.EDQUOT: "over the disk quota: free some space, then finish with the same command and --resume",
+    errno.ENAMETOOLONG: "the name is too long: choose a shorter path",
+    errno.ENOTDIR: "a parent of this path is a file, not a folder",
+    errno.EISDIR: "a folder is where a file was expected",
+}
+
+
+def _os_error(e: OSError, resumable: bool = False) -> int:
+    """One line for a filesystem failure: the path, what went wrong, what to do."""
+    where = e.filename if e.filename is not None else "a file"
+    hint = _OS_HINTS.get(e.errno or -1, e.strerror or str(e))
+    if not resumable:
+        hint = hint.replace(", then finish with the same command and --resume", " and run the command again")
+    return _fail(f"{where}: {hint}")
+
+
+def _data_error(e: Exception, resumable: bool = False) -> int:
+    """A :class:`DataError` as one line. A worker's failure carries its traceback after the first line: shown
+    only with G1BENCH_DEBUG=1; a filesystem errno in it gets the same advice as :func:`_os_error`."""
+    import os
+    import re
+
+    text = str(e)
+    if os.environ.get("G1BENCH_DEBUG") and "\n" in text:
+        print(text, file=sys.stderr)
+    first = text.split("\n", 1)[0].strip()
+    m = re.search(r"\[Errno (\d+)\]", first)
+    hint = _OS_HINTS.get(int(m.group(1))) if m else None
+    if hint and not resumable:
+        hint = hint.replace(", then finish with the same command and --resume", " and run the command again")
+    return _fail(first + (f" ({hint})" if hint else ""))
+
+
+def _interrupted(resumable: bool) -> int:
+    print("\ninterrupted: " + ("the folder is marked unfinished; finish it with the same command and --resume"
+                               if resumable else "nothing was finished; run the command again"), file=sys.stderr)
+    return 130
 
 
 def cmd_build(args) -> int:
@@ -80,7 +128,11 @@ def cmd_build(args) -> int:
         report = build_dataset(args.out, spec, workers=args.workers, resume=args.resume,
                                overwrite=args.overwrite, log=log)
     except DataError as e:
-        return _fail(e)
+        return _data_error(e, resumable=True)
+    except OSError as e:
+        return _os_error(e, resumable=True)
+    except KeyboardInterrupt:
+        return _interrupted(resumable=True)
     configs = sorted({f.config for f in report.files if f.config})
     print(f"{args.out}: {len(configs)} configs, {report.rows()} rows, {report.bytes() / 1e6:.1f} MB"
           + (f" in {report.seconds:.1f} s" if report.seconds else ""))
@@ -94,7 +146,11 @@ def cmd_from_run(args) -> int:
     try:
         report = from_run(args.run_dir, args.out, overwrite=args.overwrite)
     except DataError as e:
-        return _fail(e)
+        return _data_error(e)
+    except OSError as e:
+        return _os_error(e)
+    except KeyboardInterrupt:
+        return _interrupted(resumable=False)
     configs = sorted({f.config for f in report.files if f.config})
     print(f"{args.out}: {', '.join(configs)}; {report.rows()} steps")
     return 0
@@ -108,5 +164,8 @@ def cmd_push(args) -> int:
         info = push_folder(args.folder, args.repo, private=args.private, revision=args.revision, message=args.message)
     except DataError as e:
         return _fail(e)
+    except KeyboardInterrupt:
+        print("\ninterrupted: the Hub keeps only whole commits; push again to upload the folder", file=sys.stderr)
+        return 130
     print(f"pushed {args.folder} to {info['url']} (commit {info['commit']}{', unchanged' if not info['changed'] else ''})")
     return 0

@@ -22,6 +22,44 @@ def _token(token: str | None) -> str:
     return found
 
 
+def _first_line(e: BaseException) -> str:
+    text = " ".join(str(e).split()) or type(e).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _is_transport_error(e: BaseException) -> bool:
+    """No answer from the Hub (DNS, refused, reset, timeout), whichever HTTP stack huggingface_hub uses."""
+    for cls in type(e).__mro__:
+        if cls.__module__.split(".")[0] in ("httpx", "httpx2", "httpcore", "requests", "urllib3") and \
+                cls.__name__ in ("TransportError", "RequestError", "ConnectionError", "Timeout", "TimeoutException",
+                                 "NetworkError", "ProtocolError", "ConnectError", "HTTPError"):
+            return True
+    return isinstance(e, (ConnectionError, TimeoutError))
+
+
+def upload_error(e: BaseException, repo_id: str, endpoint: str, folder: Path) -> str:
+    """The one-line message for a failed push (never a traceback): offline mode, no network, the Hub's refusal
+    (with what to check), or a local file that cannot be read."""
+    from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
+
+    if isinstance(e, OfflineModeIsEnabled):
+        return ("HF_HUB_OFFLINE is set, so nothing can be uploaded: run the push where the Hub can be reached, "
+                "with HF_HUB_OFFLINE unset (the folder can be copied there as is)")
+    if isinstance(e, HfHubHTTPError):
+        status = getattr(getattr(e, "response", None), "status_code", None)
+        hint = {401: "the token was refused: check HF_TOKEN or `hf auth login`",
+                403: f"the token may not write to {repo_id} (a write token, and membership of its organisation)",
+                404: f"no repo {repo_id} (or no access to it)"}.get(status, "")
+        return f"the Hub refused the upload to {repo_id} (HTTP {status}): " + (hint or _first_line(e))
+    if _is_transport_error(e):
+        return (f"cannot reach the Hub at {endpoint} ({type(e).__name__}: {_first_line(e)}); nothing was uploaded. "
+                "Check the network (or HF_ENDPOINT), then push again; offline, copy the folder to a machine that "
+                "can reach the Hub and push from there")
+    if isinstance(e, OSError) and e.filename:
+        return f"cannot read {e.filename}: {e.strerror or _first_line(e)} (is {folder} complete and readable?)"
+    return f"the upload to {repo_id} failed: {type(e).__name__}: {_first_line(e)}"
+
+
 def push_folder(folder: str | os.PathLike, repo_id: str, private: bool = False, revision: str | None = None,
                 message: str | None = None, token: str | None = None) -> dict[str, Any]:
     """Upload a finished dataset folder to the dataset repo ``repo_id`` (created if missing).
@@ -45,6 +83,10 @@ def push_folder(folder: str | os.PathLike, repo_id: str, private: bool = False, 
         DataError: the folder is not a complete dataset, or there is no token.
     """
     folder = Path(folder)
+    if not folder.exists():
+        raise DataError(f"{folder}: no such folder")
+    if not folder.is_dir():
+        raise DataError(f"{folder} is a file; give the dataset folder (made by `g1bench data build` or `data from-run`)")
     if not (folder / CARD).is_file():
         raise DataError(f"{folder} has no {CARD}: not a finished g1bench dataset folder "
                         "(build it with `g1bench data build`, or finish an interrupted build with --resume)")
@@ -55,8 +97,7 @@ def push_folder(folder: str | os.PathLike, repo_id: str, private: bool = False, 
         raise DataError(f"--repo must look like ORG/NAME, got {repo_id!r}")
     token = _token(token)
 
-    from huggingface_hub import HfApi
-    from huggingface_hub.errors import HfHubHTTPError
+    from huggingface_hub import HfApi, constants
 
     api = HfApi(token=token)
     build = card_build_id(folder)
@@ -71,7 +112,7 @@ def push_folder(folder: str | os.PathLike, repo_id: str, private: bool = False, 
         info = api.upload_folder(repo_id=repo_id, folder_path=str(folder), repo_type="dataset", revision=revision,
                                  commit_message=summary, commit_description=description,
                                  ignore_patterns=[f"{STAGE}/**", "**/*.part"], delete_patterns=["*.parquet"])
-    except HfHubHTTPError as e:
-        raise DataError(f"the Hub refused the upload to {repo_id}: {e}") from None
+    except Exception as e:  # noqa: BLE001 - every failure of the upload becomes one line that says what to do
+        raise DataError(upload_error(e, repo_id, constants.ENDPOINT, folder)) from None
     commit = info.oid
     return {"url": str(repo), "commit": commit, "changed": commit != before}

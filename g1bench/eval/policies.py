@@ -225,6 +225,11 @@ class OraclePolicy(Policy):
             return "<answer>no move</answer>"
         if state["game"] == "2048":
             return game.format_action(_expectimax_2048(env, self.depth))
+        counts_after = getattr(game, "legal_counts_after", None)
+        if counts_after is not None:
+            # Shisen-Sho: every legal move scores 1, so the key below reduces to the moves left open; the
+            # game counts them for all moves in one pass instead of playing each (same pick: first best)
+            return game.format_action(legal[int(np.argmax(counts_after(legal)))])
         best, best_key = legal[0], None
         for action in legal:
             env.set_state(state)

@@ -7,14 +7,15 @@ lookup. Illegal actions therefore cost a few dictionary look-ups and recompute n
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass
 from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
-from ..core.config import ConfigError, GameConfig, knob
-from ..core.game import Game, Outcome, PairActions
+from ..core.config import PAPER_PROTOCOL, ConfigError, GameConfig, knob
+from ..core.game import Game, Outcome, PairActions, PromptText
 from ..render.shapes import COLORS, SHAPES, empty_cell, shape_tile
 
 #: the original code's 6 colours and 6 shapes (gamematch.py at HEAD)
@@ -103,9 +104,10 @@ class ConfigShisenSho(BoardConfig):
                         "cell_px": 56},
         # The paper's main setting: its Fig. 1 thumbnail is a 6x6 board with 9 kinds x 4 in mixed colours
         # and shapes, and the released code's palette is 6 colours x 6 shapes, so we deal 9 of those 36
-        # kinds on 6x6 (spec section 2.2: the exact palette of the paper's runs is unknown). Same values
-        # as "more-kinds".
-        "paper": {"rows": 6, "cols": 6, "n_kinds": 9, "colors": PAPER_COLORS, "shapes": PAPER_SHAPES},
+        # kinds on 6x6 (spec section 2.2: the exact palette of the paper's runs is unknown). The board of
+        # "more-kinds", with G1's prompt and answer grammar.
+        "paper": {"rows": 6, "cols": 6, "n_kinds": 9, "colors": PAPER_COLORS, "shapes": PAPER_SHAPES,
+                  **PAPER_PROTOCOL},
     }
     preset_grid: ClassVar = {
         "base": ("base", "base"),
@@ -183,10 +185,7 @@ class PairTable:
             np.stack([np.maximum(ca, cb) - 1, P + np.maximum(ra, rb) - 1]),
             np.stack([np.minimum(ca, cb), P + np.minimum(ra, rb)]),
         ]).astype(np.intp)
-        self._ri1 = np.arange(1, P + 1, dtype=np.int64)[:, None]
-        # span[lo, hi_rev, x]: lo <= x <= P-1-hi_rev (x lies in both tiles' intervals)
-        x = np.arange(P)
-        self._span = (x[None, None, :] >= x[:, None, None]) & (x[None, None, :] <= P - 1 - x[None, :, None])
+        self._ri1, self._span = _grid_constants(P)
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -206,13 +205,18 @@ class PairTable:
         """The pairs whose two tiles are present and joined by a path with at most 2 turns."""
         if not self.pairs:
             return []
+        pairs = self.pairs
+        return [pairs[i] for i in self._connectable_index().tolist()]
+
+    def _connectable_index(self) -> np.ndarray:
+        """Indices into :attr:`pairs` of the connectable pairs, in order (see :meth:`connectable`)."""
         occ = self.occ
         a, b = self._cell_a, self._cell_b
         # Both tiles present, and a path can leave each through an empty neighbour (or they are neighbours).
         flat, ff = occ[0].ravel(), self.free.ravel()
         live = np.flatnonzero((ff[a] & ff[b]) | (self._adjacent & flat[a] & flat[b]))
         if not len(live):
-            return []
+            return live
         # acc[q, r, c] = 1 + the last occupied row <= r in column c (0 if none): a tile at row r sees
         # rows >= acc[r-1, c] going up; on the reversed grid the same gives the rows it sees going down.
         acc = np.maximum.accumulate(np.concatenate((occ, occ[:, ::-1])) * self._ri1, axis=1).ravel()
@@ -223,8 +227,130 @@ class PairTable:
         prefix = occ[::-1].cumsum(axis=1).reshape(2 * self.P, self.P)
         seg = prefix[self._seg_index[:, :, live]]  # (2, 2, m, P)
         ok = ((seg[0] - seg[1] <= 0) & self._span[lo, hi_rev]).any(axis=2)
-        pairs = self.pairs
-        return [pairs[i] for i in live[ok[0] | ok[1]].tolist()]
+        return live[ok[0] | ok[1]]
+
+    def counts_after(self, removals: Sequence[Pair]) -> np.ndarray:
+        """For each pair of ``removals`` (pairs connectable now), how many pairs are connectable once its two
+        tiles are gone: ``len(connectable())`` after removing them, for every removal at once, table unchanged.
+
+        Look-ahead players (the oracle) rank moves by this. Removing tiles only empties cells, so every
+        connectable pair that keeps both tiles stays connectable; the count is the connectable pairs now,
+        minus those sharing a tile with the removal, plus the pairs the emptied cells newly connect. Only
+        a pair whose row or column span holds an emptied cell can change (the path test reads nothing
+        else), and those few (removal, pair) combinations go through the same vectorised test as
+        :meth:`connectable`, each on its own board.
+        """
+        m = len(removals)
+        if not m:
+            return np.zeros(0, dtype=np.int64)
+        P, PP = self.P, self.P * self.P
+        rem = np.asarray(removals, dtype=np.intp).reshape(m, 4) + 1  # padded coordinates
+        ru, cu, rv, cv = rem.T
+        u, v = ru * P + cu, rv * P + cv
+        legal = self._connectable_index()
+        a, b = self._cell_a, self._cell_b
+        la, lb = a[legal][None, :], b[legal][None, :]
+        U, V = u[:, None], v[:, None]
+        counts = len(legal) - ((la == U) | (la == V) | (lb == U) | (lb == V)).sum(axis=1)
+        # the pairs that could become connectable: both tiles present, not connectable now
+        flat = self.occ[0].ravel()
+        waiting = (flat[a] & flat[b]).astype(bool)
+        waiting[legal] = False
+        q = np.flatnonzero(waiting)
+        if not len(q):
+            return counts
+        # A tile can leave through a cell emptied next to it: the tiles that are free on some removal's board.
+        # (No such pair is a pair of neighbours: two present neighbours of one kind are always connectable.)
+        ff = self.free.ravel().astype(bool)
+        near = np.zeros(PP, dtype=bool)
+        for cell in (u, v):
+            near[np.concatenate((cell - 1, cell + 1, cell - P, cell + P))] = True
+        maybe = ff | near
+        q = q[maybe[a[q]] & maybe[b[q]]]
+        if not len(q):
+            return counts
+        # per removal: the tiles free on its board (the two removed tiles are gone) ...
+        rows = np.arange(m)
+        free = np.repeat(ff[None], m, axis=0)
+        for cell in (u, v):
+            for step in (-1, 1, -P, P):  # a neighbour that is a tile (ring cells are never tiles)
+                nb = cell + step
+                free[rows, nb] |= flat[nb].astype(bool)
+        free[rows, u] = free[rows, v] = False
+        # ... and the cells whose emptying can change the path test's answer for each pair (a pair is tested
+        # on a removal's board only if the removal empties one of them). Every such pair fails the test on
+        # this board (a tile that cannot leave sees only its own row and column, walled in by neighbours):
+        # through every row x both tiles see (V-H-V), the row is blocked between the columns. Emptying cells
+        # changes what a tile sees only by removing the tile that stops its view (the blocker above or below
+        # it; a freed tile's new exit is one), and opens a seen row only if the row holds at most two tiles
+        # between the columns. H-V-H: the same, transposed.
+        n = len(q)
+        qa, qb = a[q], b[q]
+        occ_now = self.occ
+        acc_now = np.maximum.accumulate(np.concatenate((occ_now, occ_now[:, ::-1])) * self._ri1, axis=1).ravel()
+        g = acc_now[self._acc_index[:, :, q]]  # (4, 2, n) as in connectable()
+        lo, hi_rev = np.maximum(g[0], g[1]), np.maximum(g[2], g[3])
+        prefix = occ_now[::-1].cumsum(axis=1).reshape(2 * P, P)
+        seg = prefix[self._seg_index[:, :, q]]  # (2, 2, n, P)
+        opens = self._span[lo, hi_rev] & (seg[0] - seg[1] <= 2)  # (2, n, P): seen rows (columns) <= 2 tiles
+        x = np.arange(P)[:, None]
+        ra, ca, rb, cb = qa // P, qa % P, qb // P, qb % P
+        between_c = (x > np.minimum(ca, cb)) & (x < np.maximum(ca, cb))  # (P, n)
+        between_r = (x > np.minimum(ra, rb)) & (x < np.maximum(ra, rb))
+        trigger = (opens[0].T[:, None, :] & between_c[None, :, :]) | (between_r[:, None, :] & opens[1].T[None, :, :])
+        trigger = trigger.reshape(PP, n)
+        cols = np.arange(n)
+        # the blockers: up/down in the tiles' columns (o=0), left/right in their rows (o=1); 0 = none
+        for k_, (r_, c_) in enumerate(((ra, ca), (rb, cb), (ra, ca), (rb, cb))):
+            for o in (0, 1):
+                gk = g[k_, o]
+                line = gk - 1 if k_ < 2 else P - gk  # the blocker's row (o=0) or column (o=1)
+                cell = line * P + c_ if o == 0 else r_ * P + line
+                has = gk > 0
+                trigger[cell[has], cols[has]] = True
+        live = (trigger[u] | trigger[v]) & free[:, qa] & free[:, qb]
+        pi, k = np.nonzero(live)
+        if not len(pi):
+            return counts
+        qi = q[k]
+        # each removal's board: occupancy (and its transpose) with the two cells emptied; the test of
+        # connectable() on every combination (int8: the values are at most P, and the arrays are big here)
+        occ = np.repeat(self.occ[None].astype(np.int8), m, axis=0)
+        flat_b = occ.reshape(m, 2 * PP)
+        for cell, r, c in ((u, ru, cu), (v, rv, cv)):
+            flat_b[rows, cell] = 0
+            flat_b[rows, PP + c * P + r] = 0
+        ri1 = self._ri1.astype(np.int8)
+        acc = np.maximum.accumulate(np.concatenate((occ, occ[:, :, ::-1]), axis=1) * ri1, axis=2)
+        g = acc.reshape(m, 4 * PP)[pi, self._acc_index[:, :, qi]]  # (4, 2, k)
+        lo = np.maximum(g[0], g[1])
+        hi_rev = np.maximum(g[2], g[3])
+        prefix = occ[:, ::-1].cumsum(axis=2, dtype=np.int8).reshape(m, 2 * P, P)
+        seg = prefix[pi, self._seg_index[:, :, qi]]  # (2, 2, k, P)
+        ok = ((seg[0] <= seg[1]) & self._span[lo, hi_rev]).any(axis=2)
+        return counts + np.bincount(pi[ok[0] | ok[1]], minlength=m)
+
+
+@functools.lru_cache(maxsize=None)
+def _grid_constants(P: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per padded size P (a table is built per deal and per restored state, so these are made once):
+    row numbers 1..P as a column, and span[lo, hi_rev, x] = lo <= x <= P-1-hi_rev (x lies in both tiles'
+    intervals). Read-only."""
+    ri1 = np.arange(1, P + 1, dtype=np.int64)[:, None]
+    x = np.arange(P)
+    span = (x[None, None, :] >= x[:, None, None]) & (x[None, None, :] <= P - 1 - x[None, :, None])
+    ri1.setflags(write=False)
+    span.setflags(write=False)
+    return ri1, span
+
+
+@functools.lru_cache(maxsize=None)
+def _upper_pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.triu_indices(n, 1)``, made once per n (read-only)."""
+    i, j = np.triu_indices(n, 1)
+    i.setflags(write=False)
+    j.setflags(write=False)
+    return i, j
 
 
 def _same_kind_pairs(grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -236,7 +362,7 @@ def _same_kind_pairs(grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     pa, pb = [], []
     for group in np.split(cells, np.flatnonzero(np.diff(kinds)) + 1):
         if len(group) > 1:
-            i, j = np.triu_indices(len(group), 1)
+            i, j = _upper_pairs(len(group))
             pa.append(group[i])
             pb.append(group[j])
     if not pa:
@@ -250,6 +376,41 @@ def _same_kind_pairs(grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def connectable_pairs(grid: np.ndarray) -> list[Pair]:
     """Every pair of identical tiles on ``grid`` (kind ids, -1 empty) joined by a path of at most 2 turns."""
     return PairTable(grid).connectable()
+
+
+# -- prompts -------------------------------------------------------------------------------------------
+#: The end of G1's tile-matching prompts (gamematch.py:465 and gamematch_cifar.py:527 at 716e666).
+G1_PAIR_INSTRUCTIONS = (
+    "Please analyze the game board and identify two matching tiles that can be connected according to these "
+    "rules.\n"
+    "Return your answer as follows:\n"
+    "1. First coordinate: (row1, col1)\n"
+    "2. Second coordinate: (row2, col2)\n"
+    "Where row and col are 0-indexed numbers such as (0, 1), starting from the top-left of the board.\n"
+    "First describe the board in <perception></perception>. Then output your thinking process in <think></think> "
+    "and final action in <answer>(row1, col1) (row2, col2)</answer>."
+)
+#: g1bench's: G1's, after a line with the board size (which matters on larger boards).
+V1_PAIR_INSTRUCTIONS = "The board has {rows} rows and {cols} columns.\n" + G1_PAIR_INSTRUCTIONS
+#: G1's prompt, byte for byte (gamematch.py:465), quirks included: the colour line and "etc." lines list
+#: the released code's palette whatever the board shows.
+G1_PROMPT = (
+    "You are playing a 'Shisen-sho' puzzle game.\n"
+    "The goal is to match pairs of identical tiles by connecting them with a path that has at most 2 turns and "
+    "doesn't cross any other tiles.\n"
+    "The tiles are distinguished by their color and shape:\n"
+    "- Red, Green, Blue, Yellow, Magenta, Cyan, etc.\n"
+    "- Shapes include: circle, square, triangle, diamond, cross, star, etc.\n" + G1_PAIR_INSTRUCTIONS
+)
+#: g1bench's: names the configured colours and shapes, and the board size.
+G1BENCH_V1_PROMPT = (
+    "You are playing a 'Shisen-sho' puzzle game.\n"
+    "The goal is to match pairs of identical tiles by connecting them with a path that has at most 2 turns and "
+    "doesn't cross any other tiles.\n"
+    "The tiles are distinguished by their color and shape:\n"
+    "- Colors: {colors}\n"
+    "- Shapes: {shapes}\n" + V1_PAIR_INSTRUCTIONS
+)
 
 
 # -- the game ------------------------------------------------------------------------------------------
@@ -272,8 +433,12 @@ class ShisenSho(PairActions, Game):
 
     name = "shisensho"
     env_name = "ShisenSho"
-    version = 0
-    prompt_version = "v1"
+    # v1: the paper preset shows G1's prompt and reads answers with G1's grammar
+    version = 1
+    prompts = {
+        "g1-paper": PromptText("g1-paper", G1_PROMPT, "G1 vlmgym/sandbox/games/gamematch.py @ 716e666"),
+        "g1bench-v1": PromptText("g1bench-v1", G1BENCH_V1_PROMPT, "g1bench"),
+    }
     Config = ConfigShisenSho
     summary = "Match identical coloured shapes joined by a path with at most 2 turns (paper: 6x6)."
     default_cell_px = 84  # the largest cell; bigger boards get smaller cells (see cell_px)
@@ -358,6 +523,15 @@ class ShisenSho(PairActions, Game):
         self._refresh()
         return list(self._legal)
 
+    def legal_counts_after(self, actions: Sequence[Pair]) -> list[int]:
+        """For each legal action, ``len(legal_actions())`` after playing it, without playing it (one
+        vectorised pass, :meth:`PairTable.counts_after`; the look-ahead of the oracle baseline)."""
+        self._refresh()
+        norm = [a if (a[0], a[1]) <= (a[2], a[3]) else (a[2], a[3], a[0], a[1]) for a in actions]
+        if any(a not in self._legal_set for a in norm):
+            raise ValueError("legal_counts_after takes legal actions only")
+        return self._table.counts_after(norm).tolist()
+
     def is_over(self) -> bool:
         self._refresh()
         return not self._legal
@@ -392,29 +566,9 @@ class ShisenSho(PairActions, Game):
         return "no path with at most 2 turns"
 
     # -- views ---------------------------------------------------------------------------------------
-    def _answer_instructions(self) -> str:
-        return (
-            f"The board has {self._rows} rows and {self._cols} columns.\n"
-            "Please analyze the game board and identify two matching tiles that can be connected according to "
-            "these rules.\n"
-            "Return your answer as follows:\n"
-            "1. First coordinate: (row1, col1)\n"
-            "2. Second coordinate: (row2, col2)\n"
-            "Where row and col are 0-indexed numbers such as (0, 1), starting from the top-left of the board.\n"
-            "First describe the board in <perception></perception>. Then output your thinking process in "
-            "<think></think> and final action in <answer>(row1, col1) (row2, col2)</answer>."
-        )
-
-    def prompt(self) -> str:
+    def prompt_fields(self) -> dict[str, Any]:
         cfg = self.config
-        return (
-            "You are playing a 'Shisen-sho' puzzle game.\n"
-            "The goal is to match pairs of identical tiles by connecting them with a path that has at most 2 "
-            "turns and doesn't cross any other tiles.\n"
-            "The tiles are distinguished by their color and shape:\n"
-            f"- Colors: {', '.join(cfg.colors)}\n"
-            f"- Shapes: {', '.join(cfg.shapes)}\n" + self._answer_instructions()
-        )
+        return {"rows": self._rows, "cols": self._cols, "colors": ", ".join(cfg.colors), "shapes": ", ".join(cfg.shapes)}
 
     def _texts(self) -> tuple[str, list[list[str | None]]]:
         key = self._grid.tobytes()

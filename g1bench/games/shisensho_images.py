@@ -8,11 +8,31 @@ from typing import Any, ClassVar, Hashable, Sequence
 
 import numpy as np
 
-from ..core.config import ConfigError, knob
+from ..core.config import PAPER_PROTOCOL, ConfigError, knob
+from ..core.game import PromptText
 from ..core.hashing import content_hash
 from ..render.shapes import empty_cell
-from ..tiles import TileSet, resolve_tiles
-from .shisensho import BoardConfig, ShisenSho
+from ..tiles import TileSet, announce_fallback, resolve_tiles
+from .shisensho import G1_PAIR_INSTRUCTIONS, V1_PAIR_INSTRUCTIONS, BoardConfig, ShisenSho
+
+#: G1's prompt (gamematch_cifar.py:527 at 716e666) with the two places that name CIFAR-10 as slots:
+#: ``{title}`` ("CIFAR-10") and ``{classes}`` ("airplane, automobile, ..., ship, and truck"). Filled from the
+#: CIFAR-10 tiles it is G1's text byte for byte. Any other tile source (the bundled pack, offline) puts its
+#: own name and classes there: the perception ground truth names the classes really shown, and a prompt
+#: promising CIFAR-10 airplanes over emoji animals would make that target unreachable.
+G1_PROMPT = (
+    "You are playing a Shisen-sho puzzle game that uses {title} images. Each tile on the board corresponds to "
+    "one of the {title} classes: {classes}. The objective is to find a pair of tiles that belong to the same "
+    "class and can be connected with a path that does not cross any other tiles and makes at most two turns.\n"
+    + G1_PAIR_INSTRUCTIONS
+)
+#: g1bench's: G1's with the board size.
+G1BENCH_V1_PROMPT = (
+    "You are playing a Shisen-sho puzzle game that uses {title} images. Each tile on the board corresponds to "
+    "one of the {title} classes: {classes}. The objective is to find a pair of tiles that belong to the same "
+    "class and can be connected with a path that does not cross any other tiles and makes at most two turns.\n"
+    + V1_PAIR_INSTRUCTIONS
+)
 
 
 @dataclass(frozen=True)
@@ -38,8 +58,9 @@ class ConfigShisenShoImages(BoardConfig):
     )
 
     presets: ClassVar = {
-        # The paper's Shisen-Sho-Cifar10: 6x6, 9 of the 10 CIFAR-10 classes, 4 different images each.
-        "paper": {"rows": 6, "cols": 6, "n_kinds": 9, "tile_source": "cifar10"},
+        # The paper's Shisen-Sho-Cifar10: 6x6, 9 of the 10 CIFAR-10 classes, 4 different images each, with
+        # G1's prompt and answer grammar.
+        "paper": {"rows": 6, "cols": 6, "n_kinds": 9, "tile_source": "cifar10", **PAPER_PROTOCOL},
         # The same board with the offline pack (clean emoji pictograms: easier to recognise than 32x32 photos).
         "bundled": {"rows": 6, "cols": 6, "n_kinds": 9, "tile_source": "bundled"},
         # More tiles: 8x8 with 8 classes x 8 different pictures. 8 copies is what the bundled pack holds per
@@ -87,8 +108,13 @@ class ShisenShoImages(ShisenSho):
 
     name = "shisensho-images"
     env_name = "ShisenShoImages"
-    version = 0
-    prompt_version = "v1"
+    # v1: the paper preset shows G1's prompt and reads answers with G1's grammar
+    version = 1
+    prompts = {
+        "g1-paper": PromptText("g1-paper", G1_PROMPT, "G1 vlmgym/sandbox/games/gamematch_cifar.py @ 716e666 "
+                               "(the tile source's name and classes in its two CIFAR-10 slots)"),
+        "g1bench-v1": PromptText("g1bench-v1", G1BENCH_V1_PROMPT, "g1bench"),
+    }
     Config = ConfigShisenShoImages
     summary = "Shisen-Sho with pictures that match by class (paper: CIFAR-10, 6x6)."
 
@@ -107,8 +133,11 @@ class ShisenShoImages(ShisenSho):
         return config
 
     def __init__(self, config: ConfigShisenShoImages):
+        asked = config.tile_source if isinstance(config, ConfigShisenShoImages) else None
         config = self.resolve_config(config)
         self.tiles: TileSet = resolve_tiles(config.tile_source, config.images_per_class)
+        # the source that fell back to the bundled pack: the user is told when a board is dealt (the game is played)
+        self._fallback_from = asked if asked != config.tile_source else None
         counts = self.tiles.counts()
         self._eligible = [c for c, n in enumerate(counts) if n >= config.copies]
         if len(self._eligible) < config.kinds_count:
@@ -126,6 +155,8 @@ class ShisenShoImages(ShisenSho):
         return list(self.tiles.class_names)
 
     def _draw_tiles(self, rng: np.random.Generator) -> np.ndarray:
+        if self._fallback_from is not None:
+            announce_fallback(self._fallback_from)
         cfg = self.config
         chosen = rng.choice(len(self._eligible), size=cfg.kinds_count, replace=False)
         self.kinds = sorted(self._eligible[int(i)] for i in chosen)
@@ -141,16 +172,11 @@ class ShisenShoImages(ShisenSho):
             self._image[r, c] = -1
 
     # -- views ---------------------------------------------------------------------------------------
-    def prompt(self) -> str:
-        title = self.tiles.title or self.config.tile_source
+    def prompt_fields(self) -> dict[str, Any]:
         names = list(self.tiles.class_names)
         listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + ", and " + names[-1]
-        return (
-            f"You are playing a Shisen-sho puzzle game that uses {title} images. Each tile on the board "
-            f"corresponds to one of the {title} classes: {listed}. The objective is to find a pair of tiles that "
-            "belong to the same class and can be connected with a path that does not cross any other tiles and "
-            "makes at most two turns.\n" + self._answer_instructions()
-        )
+        return {"rows": self._rows, "cols": self._cols, "title": self.tiles.title or self.config.tile_source,
+                "classes": listed}
 
     def structured_state(self) -> dict[str, Any]:
         state = super().structured_state()

@@ -48,13 +48,17 @@ def choose_backend(cfg: ModelConfig) -> str:
     return "transformers"
 
 
-def load_policy(model: str, args: argparse.Namespace | ModelConfig | None = None, **overrides: Any) -> ModelPolicy:
+def load_policy(model: str, args: argparse.Namespace | ModelConfig | None = None, *, suite: Any = None,
+                **overrides: Any) -> ModelPolicy:
     """A policy that asks ``model`` for answers.
 
     Args:
         model: a Hub id (``Qwen/Qwen2.5-VL-7B-Instruct``), a local model folder, or the model name an
             OpenAI-compatible server knows.
         args: the parsed ``g1bench eval`` arguments, or a :class:`ModelConfig` (None: defaults).
+        suite: the suite the policy will play: vLLM and transformers then run the pre-flight
+            (:mod:`.preflight`) before loading weights: image tokens per frame, and a refusal of a context
+            (--max-model-len) that cannot hold prompt + frame + --max-new-tokens.
         **overrides: ModelConfig fields to change.
 
     Returns:
@@ -88,13 +92,20 @@ def load_policy(model: str, args: argparse.Namespace | ModelConfig | None = None
             source.note = "the server decides which weights it serves; --revision is recorded, not enforced"
         return OpenAIPolicy(model, cfg, source)
     source = resolve_model(model, cfg.revision)
+    from .adapters import is_adapter_folder
+
+    if backend == "vllm" and source.path and is_adapter_folder(source.path):
+        if cfg.backend == "vllm":
+            raise ModelError(f"{model!r} is a PEFT adapter folder: vLLM loads full models; merge it first "
+                             "(python training/merge_adapter.py ADAPTER OUT) or use --backend transformers")
+        backend = "transformers"  # auto: the transformers backend applies adapters itself
     if backend == "vllm":
         from .vllm_backend import VLLMPolicy
 
-        return VLLMPolicy(model, cfg, source)
+        return VLLMPolicy(model, cfg, source, suite=suite)
     from .transformers_backend import TransformersPolicy
 
-    return TransformersPolicy(model, cfg, source)
+    return TransformersPolicy(model, cfg, source, suite=suite)
 
 
 __all__ = ["load_policy", "choose_backend", "ModelConfig", "ModelError", "MissingExtraError", "ModelPolicy",

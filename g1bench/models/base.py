@@ -94,6 +94,35 @@ def _hub_cache_commit(repo_id: str, revision: str) -> str | None:
     return sha if _COMMIT.match(sha) else None
 
 
+def close_matches(model: str, n: int = 3, api: Any = None) -> list[str]:
+    """Existing Hub model ids closest to ``model`` (a mistyped or shortened id: ``Qwen/Qwen2.5-VL-7B`` ->
+    ``Qwen/Qwen2.5-VL-7B-Instruct``): the Hub's search for the name (shortened at ``-`` until something is
+    found, at most 3 requests), ranked with difflib. [] when the Hub cannot be asked."""
+    import difflib
+
+    try:
+        from huggingface_hub import HfApi
+
+        api = api or HfApi()
+        org, _, name = model.rpartition("/")
+        words = name.split("-")
+        found: list[str] = []
+        for k in range(len(words), max(0, len(words) - 3), -1):
+            term = "-".join(words[:k])
+            if not term:
+                break
+            found = [m.id for m in api.list_models(search=term, limit=200)]
+            if found:
+                break
+    except Exception:  # noqa: BLE001 - suggestions are a courtesy: offline, no suggestions
+        return []
+    lower = {f.lower(): f for f in found if f != model}
+    ranked = difflib.get_close_matches(model.lower(), list(lower), n=n, cutoff=0.6)
+    # the same organisation first (a finetune of the name elsewhere is a worse guess)
+    ranked.sort(key=lambda m: (m.split("/")[0] != org.lower(), -difflib.SequenceMatcher(None, model.lower(), m).ratio()))
+    return [lower[m] for m in ranked]
+
+
 def resolve_model(model: str, revision: str | None = None, *, local_only: bool = False) -> ModelSource:
     """Resolve ``--model`` / ``--revision`` to a :class:`ModelSource`.
 
@@ -112,6 +141,10 @@ def resolve_model(model: str, revision: str | None = None, *, local_only: bool =
             raise ModelError(f"--revision {revision!r} applies to Hub models; {model!r} is a local folder "
                              "(check out the revision you want there instead)")
         path = os.path.abspath(expanded)
+        from .adapters import adapter_source  # a PEFT adapter folder (a LoRA run's output) names its base model
+
+        if (adapter := adapter_source(model, path)) is not None:
+            return adapter
         src = ModelSource(model, "local", path=path, config_hash=config_hash(path))
         if m := _SNAPSHOT.search(path.replace(os.sep, "/")):
             src.commit, src.note = m["sha"], f"Hub cache snapshot of {m['org']}/{m['name']}"
@@ -136,9 +169,11 @@ def resolve_model(model: str, revision: str | None = None, *, local_only: bool =
         src.commit = sha if sha else None
     except RevisionNotFoundError:
         raise ModelError(f"model {model!r} has no revision {asked!r} on the Hub") from None
-    except RepositoryNotFoundError as e:
-        raise ModelError(f"model {model!r} was not found on the Hub (nor as a local folder); if it is gated or "
-                         f"private, log in (HF_TOKEN): {str(e).splitlines()[0]}") from None
+    except RepositoryNotFoundError:
+        near = close_matches(model)
+        hint = f"did you mean {' or '.join(near)}? " if near else ""
+        raise ModelError(f"model {model!r} was not found on the Hub (nor as a local folder); {hint}if it is gated "
+                         "or private, log in (HF_TOKEN)") from None
     except Exception as e:  # noqa: BLE001 - offline, no network, Hub down: fall back to the cache
         src.commit = _hub_cache_commit(model, asked)
         why = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
@@ -166,6 +201,7 @@ class ModelPolicy(Policy):
         self.model_id, self.cfg, self.source = model, cfg, source
         self.name = os.path.basename(model.rstrip("/\\")) or model
         self.dtype: str | None = cfg.dtype
+        self.preflight = None  # a backend's pre-flight of the suite (g1bench.models.preflight), when it ran one
 
     def backend_versions(self) -> dict[str, str | None]:
         return {}
@@ -189,6 +225,7 @@ class ModelPolicy(Policy):
             "image": self.image_bounds(),
             "dtype": self.dtype,
             "system_prompt_sha256": system_prompt_hash(cfg.system_prompt),
+            **({"preflight": self.preflight.to_dict()} if self.preflight is not None else {}),
             **self.describe_backend(),
         }
 
@@ -196,4 +233,5 @@ class ModelPolicy(Policy):
         self.cfg.sampling_seed = int(seed)
 
 
-__all__ = ["ModelPolicy", "ModelSource", "resolve_model", "config_hash", "package_version", "CONFIG_FILES"]
+__all__ = ["ModelPolicy", "ModelSource", "resolve_model", "close_matches", "config_hash", "package_version",
+           "CONFIG_FILES"]

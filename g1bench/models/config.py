@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +12,25 @@ BACKENDS = ("auto", "vllm", "transformers", "openai")
 DTYPES = ("auto", "bfloat16", "float16", "float32")
 #: The environment variable read for an API key when --api-key-env is not given (optional then).
 DEFAULT_API_KEY_ENV = "OPENAI_API_KEY"
+#: What --api-key-env accepts: an environment variable's name (a key pasted there instead is refused, unshown).
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+#: Names safe to repeat in messages: the conventional upper-case ones (a lower-case "name" may be a key).
+_SHOWN_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,63}")
+
+
+def shown_env_name(name: str) -> str:
+    """``name`` for a message if it looks like a conventional variable name, else a placeholder: a key given
+    by mistake as --api-key-env must never be printed."""
+    return name if _SHOWN_ENV_NAME.fullmatch(name) else "(the name given, not shown: it may be the key itself)"
+
+
+def check_api_key_env(name: str | None) -> None:
+    """Refuse an --api-key-env that is not an environment variable's name (e.g. the key itself), without
+    repeating it."""
+    if name is not None and not ENV_NAME.fullmatch(name):
+        raise ModelError("--api-key-env takes the NAME of the environment variable that holds the key (letters, digits "
+                         "and _, e.g. MY_API_KEY), not the key itself; the value given is not shown. "
+                         "Run: export MY_API_KEY=<your key>; then pass --api-key-env MY_API_KEY")
 
 
 class ModelError(RuntimeError):
@@ -54,6 +74,14 @@ class ModelConfig:
     max_pixels: int | None = field(default=None, metadata={"help": "largest image area in pixels the model's processor resizes to (None: the model's own)"})
     tensor_parallel_size: int = field(default=1, metadata={"help": "vLLM: GPUs per model replica"})
     data_parallel_size: int = field(default=1, metadata={"help": "vLLM: model replicas"})
+    max_model_len: int | None = field(default=None, metadata={
+        "help": "vLLM: longest sequence (prompt + frame + answer) the engine reserves KV cache for (None: the model's "
+                "own, often 32k-128k tokens, which may not fit a 24-48 GB GPU); checked before loading against the "
+                "suite's prompts, frames and --max-new-tokens"})
+    gpu_memory_utilization: float = field(default=0.9, metadata={
+        "help": "vLLM: fraction of the GPU's memory for weights and KV cache (lower it when the GPU is shared)"})
+    enforce_eager: bool = field(default=False, metadata={
+        "help": "vLLM: no CUDA graphs (starts faster and uses less memory; steps are slower)"})
     dtype: str = field(default="auto", metadata={
         "help": "weights dtype; auto = bfloat16 on a GPU (float16 where bf16 is unsupported), float32 on the CPU",
         "choices": DTYPES})
@@ -78,6 +106,11 @@ class ModelConfig:
         for name in ("max_new_tokens", "tensor_parallel_size", "data_parallel_size", "batch_size", "max_concurrency"):
             if getattr(self, name) < 1:
                 raise bad(name, "must be >= 1")
+        if self.max_model_len is not None and self.max_model_len < 2:
+            raise bad("max_model_len", "must be >= 2")
+        if not 0 < self.gpu_memory_utilization <= 1:
+            raise bad("gpu_memory_utilization", f"must be in (0, 1], not {self.gpu_memory_utilization}")
+        check_api_key_env(self.api_key_env)
         if self.temperature < 0:
             raise bad("temperature", "must be >= 0")
         if not 0 < self.top_p <= 1:
@@ -126,4 +159,5 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         group.add_argument(flag, **kw)
 
 
-__all__ = ["ModelConfig", "ModelError", "MissingExtraError", "add_arguments", "BACKENDS", "DTYPES", "DEFAULT_API_KEY_ENV"]
+__all__ = ["ModelConfig", "ModelError", "MissingExtraError", "add_arguments", "check_api_key_env", "shown_env_name",
+           "BACKENDS", "DTYPES", "DEFAULT_API_KEY_ENV"]

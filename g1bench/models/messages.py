@@ -169,17 +169,26 @@ def cost_usd(input_tokens: int | None, output_tokens: int | None, price_in: floa
 
 # -- vLLM -------------------------------------------------------------------------------------------
 def vllm_llm_kwargs(model: str, cfg: ModelConfig, revision: str | None = None) -> dict[str, Any]:
-    """Keyword arguments of ``vllm.LLM(...)``: one image per prompt, image-size bounds, parallelism."""
+    """Keyword arguments of ``vllm.LLM(...)``: one image per prompt, image-size bounds, parallelism, memory.
+
+    ``trust_remote_code`` is always passed (False unless --trust-remote-code); ``max_model_len`` only when
+    given (vLLM's default is the model's own context length); ``enforce_eager`` only when set.
+    """
     kw: dict[str, Any] = {
         "model": model,
         "dtype": cfg.dtype,
-        "trust_remote_code": cfg.trust_remote_code,
+        "trust_remote_code": bool(cfg.trust_remote_code),
         "tensor_parallel_size": cfg.tensor_parallel_size,
         "limit_mm_per_prompt": {"image": 1},
         "seed": cfg.sampling_seed,
+        "gpu_memory_utilization": cfg.gpu_memory_utilization,
     }
     if revision is not None:
         kw["revision"] = revision
+    if cfg.max_model_len is not None:
+        kw["max_model_len"] = cfg.max_model_len
+    if cfg.enforce_eager:
+        kw["enforce_eager"] = True
     if cfg.data_parallel_size > 1:
         kw["data_parallel_size"] = cfg.data_parallel_size
     mm = {k: getattr(cfg, k) for k in ("min_pixels", "max_pixels") if getattr(cfg, k) is not None}

@@ -30,7 +30,7 @@ from typing import Any
 from .. import __version__
 from ..eval.policies import Answer, Turn
 from .base import ModelPolicy, ModelSource
-from .config import DEFAULT_API_KEY_ENV, ModelConfig, ModelError
+from .config import DEFAULT_API_KEY_ENV, ModelConfig, ModelError, check_api_key_env, shown_env_name
 from .messages import cost_usd, openai_request, parse_openai_response
 
 RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529})
@@ -74,13 +74,17 @@ def read_api_key(env_name: str | None) -> str | None:
     """The API key from the environment variable ``env_name`` (or ``OPENAI_API_KEY`` when None).
 
     Raises:
-        ModelError: ``env_name`` was named explicitly and is unset or empty.
+        ModelError: ``env_name`` is not a variable name (e.g. the key itself: refused without repeating it), or
+            was named explicitly and is unset or empty.
     """
+    check_api_key_env(env_name)
     name = env_name or DEFAULT_API_KEY_ENV
     key = os.environ.get(name, "").strip()
     if not key and env_name is not None:
-        raise ModelError(f"--api-key-env {env_name}: the environment variable {env_name} is not set "
-                         f"(export {env_name}=<your key>; the key is never printed or saved)")
+        shown = shown_env_name(env_name)
+        hint = f"export {shown}=<your key>" if shown == env_name else "export MY_API_KEY=<your key> and pass --api-key-env MY_API_KEY"
+        raise ModelError(f"--api-key-env: the environment variable {shown} is not set ({hint}; the key is never "
+                         "printed or saved)")
     return key or None
 
 
@@ -215,12 +219,18 @@ class OpenAIPolicy(ModelPolicy):
 
     backend = "openai"
 
-    def __init__(self, model: str, cfg: ModelConfig, source: ModelSource, probe: bool = True):
+    def __init__(self, model: str, cfg: ModelConfig, source: ModelSource, probe: bool = True,
+                 api_key: str | None = None):
+        """``api_key``: the key itself, for callers that hold one per user (e.g. a Space session); it then never
+        goes near ``os.environ``, which every thread of the process shares. Without it the key is read from
+        the variable named by ``cfg.api_key_env``."""
         super().__init__(model, cfg, source)
         if not cfg.base_url:
             raise ModelError("--backend openai needs --base-url (e.g. http://127.0.0.1:8000/v1)")
-        self.client = OpenAIClient(cfg.base_url, read_api_key(cfg.api_key_env), timeout=cfg.timeout,
-                                   retries=cfg.retries, backoff=cfg.retry_backoff)
+        self._key_given = api_key is not None
+        key = api_key if api_key is not None else read_api_key(cfg.api_key_env)
+        self.client = OpenAIClient(cfg.base_url, key, timeout=cfg.timeout, retries=cfg.retries,
+                                   backoff=cfg.retry_backoff)
         self.dtype = None  # decided by the server
         if probe:
             self.client.probe()
@@ -228,7 +238,7 @@ class OpenAIPolicy(ModelPolicy):
 
     def describe_backend(self) -> dict[str, Any]:
         d: dict[str, Any] = {"base_url": public_url(self.client.base_url),
-                             "api_key_env": self.cfg.api_key_env or DEFAULT_API_KEY_ENV}
+                             "api_key_env": None if self._key_given else self.cfg.api_key_env or DEFAULT_API_KEY_ENV}
         if self.cfg.price_in is not None or self.cfg.price_out is not None:
             d["price_per_1m_tokens"] = {"input": self.cfg.price_in, "output": self.cfg.price_out}
         return d

@@ -14,9 +14,11 @@ import time
 from typing import Any
 
 from ..eval.policies import Answer, Turn
+from .adapters import adapter_for
 from .base import ModelPolicy, ModelSource, package_version
 from .config import MissingExtraError, ModelConfig, ModelError
 from .messages import call_seed, hf_images, hf_messages
+from .preflight import context_length, for_model
 
 EXTRA_HINT = "pip install 'g1bench[transformers]'"
 
@@ -69,7 +71,7 @@ class TransformersPolicy(ModelPolicy):
 
     backend = "transformers"
 
-    def __init__(self, model: str, cfg: ModelConfig, source: ModelSource):
+    def __init__(self, model: str, cfg: ModelConfig, source: ModelSource, suite: Any = None):
         super().__init__(model, cfg, source)
         torch, transformers = _import()
         from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor
@@ -78,10 +80,14 @@ class TransformersPolicy(ModelPolicy):
         self.cuda = bool(torch.cuda.is_available())
         torch_dtype = resolve_dtype(cfg.dtype, self.cuda)
         self.dtype = str(torch_dtype).replace("torch.", "")
-        common: dict[str, Any] = {"revision": source.load_revision}
-        if cfg.trust_remote_code:
-            common["trust_remote_code"] = True
+        # always explicit: left unset, transformers asks on stdin and runs the folder's code on a "y"
+        common: dict[str, Any] = {"revision": source.load_revision, "trust_remote_code": bool(cfg.trust_remote_code)}
         load_id = source.load_id
+        processor_id, processor_kw = load_id, dict(common)
+        self.adapter = adapter_for(source)  # a PEFT adapter folder: its base model, then the adapter (adapters.py)
+        if self.adapter is not None:
+            load_id, common["revision"] = self.adapter.base.load_id, self.adapter.base.load_revision
+            processor_id, processor_kw["revision"] = self.adapter.processor_id, self.adapter.processor_revision
         try:
             config = AutoConfig.from_pretrained(load_id, **common)
         except ValueError as e:
@@ -92,9 +98,9 @@ class TransformersPolicy(ModelPolicy):
         if type(config) not in AutoModelForImageTextToText._model_mapping and "AutoModelForImageTextToText" not in auto_map:
             raise self._not_vlm(config)
         try:
-            self.processor = AutoProcessor.from_pretrained(load_id, **common)
+            self.processor = AutoProcessor.from_pretrained(processor_id, **processor_kw)
             if cfg.min_pixels is not None or cfg.max_pixels is not None:
-                self.processor = AutoProcessor.from_pretrained(load_id, **common, **self._pixel_kwargs(transformers))
+                self.processor = AutoProcessor.from_pretrained(processor_id, **processor_kw, **self._pixel_kwargs(transformers))
         except (ValueError, OSError) as e:
             raise self._load_error(e, "processor") from None
         self.tokenizer = getattr(self.processor, "tokenizer", None)
@@ -107,6 +113,8 @@ class TransformersPolicy(ModelPolicy):
             raise ModelError(f"{model!r} has no chat template (no chat_template.jinja / chat_template in its "
                              "processor or tokenizer config): g1bench sends chat messages, so use an instruction-"
                              "tuned checkpoint or add a chat template to the folder")
+        if suite is not None:  # image tokens per frame; a step longer than the model's context is refused before the weights load
+            self.preflight = for_model(suite, self.processor, cfg, context_length(config), "the model's context length")
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
@@ -121,6 +129,8 @@ class TransformersPolicy(ModelPolicy):
             raise self._load_error(e, config=config) from None
         except OSError as e:
             raise ModelError(f"cannot load the weights of {model!r}: {str(e).splitlines()[0]}") from None
+        if self.adapter is not None:
+            self.model = self.adapter.apply(self.model)
         self.model.eval()
         if not self.cuda:
             self.model.to("cpu")
@@ -176,7 +186,8 @@ class TransformersPolicy(ModelPolicy):
         return out
 
     def describe_backend(self) -> dict[str, Any]:
-        return {"batch_size": self.cfg.batch_size, "device": "cuda" if self.cuda else "cpu"}
+        out = {"batch_size": self.cfg.batch_size, "device": "cuda" if self.cuda else "cpu"}
+        return {**out, "adapter": self.adapter.describe()} if self.adapter is not None else out
 
     # -- generation ----------------------------------------------------------------------------------
     def act(self, turns: list[Turn]) -> list[Answer]:

@@ -42,10 +42,12 @@ class VLLMPolicy(ModelPolicy):
 
     backend = "vllm"
 
-    def __init__(self, model: str, cfg: ModelConfig, source: ModelSource):
+    def __init__(self, model: str, cfg: ModelConfig, source: ModelSource, suite: Any = None):
         super().__init__(model, cfg, source)
         vllm = _import()
         self.llm_kwargs = vllm_llm_kwargs(source.load_id, cfg, source.load_revision)
+        if suite is not None:  # before the engine: its start takes minutes, and a too-short context fails every step
+            self.preflight = vllm_preflight(suite, source, cfg)
         self.llm = vllm.LLM(**self.llm_kwargs)
         self._sampling_params = vllm.SamplingParams
         self.image_part = image_part_kind(vllm.__version__)
@@ -76,6 +78,31 @@ class VLLMPolicy(ModelPolicy):
         self.llm = None
 
 
+def vllm_preflight(suite: Any, source: ModelSource, cfg: ModelConfig, log: Any = None):
+    """The pre-flight (:mod:`g1bench.models.preflight`) of ``suite`` with the model's own processor and config
+    (small files; transformers comes with vLLM): image tokens per frame at the chosen --max-pixels, and a
+    :class:`ModelError` when --max-model-len (or, unset, the model's context length) cannot hold prompt + frame +
+    --max-new-tokens. None when the processor cannot be loaded here or is not of the Qwen2-VL family (vLLM
+    then decides alone)."""
+    import sys
+
+    from .preflight import context_length, for_model
+
+    say = log or (lambda text: print(text, file=sys.stderr, flush=True))
+    kw = {"revision": source.load_revision, "trust_remote_code": bool(cfg.trust_remote_code)}
+    try:
+        from transformers import AutoConfig, AutoProcessor
+
+        processor = AutoProcessor.from_pretrained(source.load_id, **kw)
+        limit = cfg.max_model_len or context_length(AutoConfig.from_pretrained(source.load_id, **kw))
+    except Exception as e:  # noqa: BLE001 - the engine reports load failures itself, with more context
+        say(f"pre-flight: skipped, the processor of {source.model!r} did not load here "
+            f"({type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''})")
+        return None
+    name = "--max-model-len" if cfg.max_model_len else "the model's context length (set --max-model-len)"
+    return for_model(suite, processor, cfg, limit, name, log=say)
+
+
 def answer_from_output(output: Any, latency_s: float) -> Answer:
     """An :class:`Answer` from a vLLM ``RequestOutput`` (text, prompt and output token counts)."""
     completion = output.outputs[0]
@@ -85,4 +112,4 @@ def answer_from_output(output: Any, latency_s: float) -> Answer:
                   extra={"finish_reason": getattr(completion, "finish_reason", None)})
 
 
-__all__ = ["VLLMPolicy", "answer_from_output", "image_part_kind"]
+__all__ = ["VLLMPolicy", "answer_from_output", "image_part_kind", "vllm_preflight"]
