@@ -1,0 +1,102 @@
+"""The options of the training recipes, one dataclass per script (TRL's ``TrlParser`` style).
+
+``training/grpo.py`` parses ``(GRPOScriptArguments, trl.GRPOConfig, trl.ModelConfig)``, ``training/sft.py``
+``(SFTScriptArguments, trl.SFTConfig, trl.ModelConfig)`` and ``training/build_coldstart.py``
+``(ColdStartArguments, g1bench.models.ModelConfig)`` (the teacher's options are ``g1bench eval``'s model
+options). Every field is a YAML key of a recipe and a ``--flag`` of the script; its ``help`` is the CLI help.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from trl import ScriptArguments
+
+_PREFLIGHT = ("error", "warn", "off")
+
+
+@dataclass
+class _Preflight:
+    preflight: str = field(default="error", metadata={
+        "help": "before training, check prompt lengths (image tokens per frame) against the limits and estimate GPU "
+                "memory: 'error' stops with a clear message, 'warn' prints it and goes on, 'off' skips the checks",
+        "choices": list(_PREFLIGHT)})
+    gpu_memory_gb: float | None = field(default=None, metadata={
+        "help": "GPU memory per device for the memory check (default: what torch sees; no check on a CPU)"})
+    min_pixels: int | None = field(default=None, metadata={
+        "help": "smallest image area the processor resizes frames to (Qwen2-VL family; None: the model's own). The "
+                "paper: 262144"})
+    max_pixels: int | None = field(default=None, metadata={
+        "help": "largest image area the processor resizes frames to (None: the model's own). The paper: 4194304"})
+
+
+@dataclass
+class GRPOScriptArguments(ScriptArguments, _Preflight):
+    """GRPO on start states of the games (see :mod:`g1bench.training.states` and :mod:`.rewards`).
+
+    Without ``dataset_name`` the states are sampled on the fly (the paper's sampler); with it, they are the
+    ``states-<game>`` configs of that dataset (a folder or a Hub id made by ``g1bench data build``).
+    """
+
+    games: str = field(default="shisensho", metadata={
+        "help": "game, or comma-separated games with optional weights for a mix: '2048,swap' or '2048:1,swap:2'"})
+    preset: str = field(default="paper", metadata={"help": "difficulty preset of every game"})
+    sampling: str = field(default="paper", metadata={
+        "help": "start states: 'paper' (seeded reset + the paper's random warm-up) or 'late-game' (oracle play)",
+        "choices": ["paper", "late-game"]})
+    game_overrides: str | None = field(default=None, metadata={
+        "help": "JSON of knob overrides per game, e.g. '{\"shisensho-images\": {\"tile_source\": \"bundled\"}}'"})
+    num_states: int | None = field(default=None, metadata={
+        "help": "training states (None: fresh states for every step of max_steps, as the paper; a states dataset: "
+                "all its rows)"})
+    state_offset: int = field(default=0, metadata={
+        "help": "start the sampled states at this row of the training-state stream (runs with different offsets "
+                "see different states)"})
+    reward_funcs: list[str] = field(default_factory=lambda: ["g1"], metadata={
+        "help": "reward functions (g1bench.training.rewards): g1 (GR + format_weight*FR + perception_weight*PR), "
+                "game, format, perception, format_partial"})
+    format_weight: float = field(default=1.0, metadata={"help": "alpha of the g1 reward (the paper: 1)"})
+    perception_weight: float = field(default=0.0, metadata={
+        "help": "beta of the g1 reward (the paper: 0; 0.1 in its perception-reward ablation)"})
+    system_prompt: str | None = field(default=None, metadata={
+        "help": "system message (None: none; Qwen's chat template then adds 'You are a helpful assistant.', as the "
+                "paper's trainer did). Evaluate with the same --system-prompt"})
+    curriculum: bool = field(default=False, metadata={
+        "help": "walk each game's presets along the perception x reasoning grid, moving on when the success rate "
+                "passes curriculum_threshold (replaces --preset)"})
+    curriculum_presets: str | None = field(default=None, metadata={
+        "help": "comma-separated presets of the curriculum (default: each game's grid order)"})
+    curriculum_threshold: float = field(default=0.5, metadata={"help": "success rate that moves a game on"})
+    curriculum_patience: int = field(default=3, metadata={
+        "help": "consecutive logged success rates >= the threshold needed to move on"})
+
+
+@dataclass
+class SFTScriptArguments(ScriptArguments, _Preflight):
+    """SFT on a cold-start dataset (``training/build_coldstart.py``): ``dataset_name`` is its folder or Hub id,
+    ``dataset_config`` ``all`` (default) or ``coldstart-<game>``."""
+
+    completion_only: bool = field(default=True, metadata={
+        "help": "train on the answer only (the user turn becomes the prompt, the answer the completion); False "
+                "trains on the whole conversation"})
+
+
+@dataclass
+class ColdStartArguments:
+    """Build the G1 cold-start dataset (:mod:`g1bench.training.coldstart`)."""
+
+    output_dir: str = field(metadata={"help": "dataset folder to write"})
+    games: str = field(default="2048,shisensho,shisensho-images,swap", metadata={"help": "comma-separated games"})
+    preset: str = field(default="paper", metadata={"help": "difficulty preset"})
+    states_per_game: int = field(default=1000, metadata={"help": "states asked per game (the paper: 1,000)"})
+    teacher: str = field(default="oracle", metadata={
+        "help": "'oracle' (offline: the oracle's move with a templated <think>) or a model: a Hub id, a local folder, "
+                "or the model name an OpenAI-compatible server knows (with --base_url)"})
+    attempts: int = field(default=1, metadata={"help": "tries per state (use temperature > 0 for more than one)"})
+    game_overrides: str | None = field(default=None, metadata={
+        "help": "JSON of knob overrides per game, e.g. '{\"shisensho-images\": {\"tile_source\": \"bundled\"}}'"})
+    resume: bool = field(default=False, metadata={"help": "finish an interrupted build of the same options"})
+    overwrite: bool = field(default=False, metadata={"help": "replace a previous g1bench dataset in output_dir"})
+
+
+__all__ = ["ColdStartArguments", "GRPOScriptArguments", "SFTScriptArguments"]

@@ -1,0 +1,169 @@
+"""The recipes end to end on the CPU with a tiny random-weight VLM built offline: the recipes' own command lines
+(cold start -> SFT, GRPO with the real game rewards, LoRA), then `g1bench eval --model <checkpoint>`.
+
+Random weights write random bytes: these check the plumbing (datasets, rewards, logs, saving, loading the
+checkpoint for evaluation), never skill. benchmarks/grpo_learning.py is the learning check.
+"""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torchvision")
+pytest.importorskip("trl")
+pytest.importorskip("peft")
+
+ROOT = Path(__file__).resolve().parents[1]
+TRAINING = ROOT / "training"
+RECIPES = TRAINING / "recipes" / "tiny-cpu"
+GAMES = ("2048", "shisensho", "shisensho-images", "swap")
+
+
+def _env(tmp: Path) -> dict:
+    return {"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp / "hf"), "PATH": os.path.dirname(sys.executable) + ":/usr/bin:/bin",
+            "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false", "HOME": os.environ.get("HOME", "/tmp"),
+            "OMP_NUM_THREADS": "2"}
+
+
+def _run(args, tmp, timeout=600):
+    res = subprocess.run([sys.executable, *map(str, args)], cwd=tmp, env=_env(tmp), capture_output=True, text=True,
+                         timeout=timeout)
+    assert res.returncode == 0, (res.stdout[-2000:], res.stderr[-4000:])
+    return res
+
+
+def _eval(model, tmp, name):
+    out = tmp / name
+    res = _run(["-m", "g1bench.cli", "eval", "--model", model, "--suite", "smoke", "-o", out, "--max-new-tokens", "8",
+                "--quiet"], tmp)
+    results = (out / "results.json").read_text()
+    for game in GAMES:
+        assert f"{game}/paper" in res.stdout
+    return json.loads(results), res
+
+
+def _script(name):
+    spec = importlib.util.spec_from_file_location(f"recipe_{name}", TRAINING / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.slow
+def test_cold_start_then_sft_then_eval(tiny_qwen2_vl, tmp_path):
+    data = tmp_path / "coldstart"
+    res = _run([TRAINING / "build_coldstart.py", "--config", RECIPES / "coldstart.yaml", "--output_dir", data], tmp_path)
+    assert "swap: kept 4 of 4 states" in res.stdout
+    sft_out = tmp_path / "sft"
+    res = _run([TRAINING / "sft.py", "--config", RECIPES / "sft.yaml", "--model_name_or_path", tiny_qwen2_vl,
+                "--dataset_name", data, "--output_dir", sft_out], tmp_path)
+    assert "image tokens" in res.stderr and "longest SFT example" in res.stderr  # the pre-flight report
+    logs = [json.loads(line) for line in (sft_out / "g1_metrics.jsonl").read_text().splitlines()]
+    assert [d["step"] for d in logs if "loss" in d] == [1, 2]
+    state = json.loads((sft_out / "trainer_state.json").read_text())
+    assert state["global_step"] == 2
+    assert (sft_out / "config.json").is_file() and (sft_out / "chat_template.jinja").is_file()
+    results, _ = _eval(sft_out, tmp_path, "eval-sft")
+    assert str(sft_out) in json.dumps(results)
+
+
+@pytest.mark.slow
+def test_grpo_with_the_game_rewards_then_eval_and_plot(tiny_qwen2_vl, tmp_path):
+    out = tmp_path / "grpo"
+    res = _run([TRAINING / "grpo.py", "--config", RECIPES / "grpo.yaml", "--model_name_or_path", tiny_qwen2_vl,
+                "--output_dir", out], tmp_path)
+    assert "prompt tokens" in res.stderr
+    logs = [json.loads(line) for line in (out / "g1_metrics.jsonl").read_text().splitlines()]
+    steps = [d for d in logs if "rewards/g1/mean" in d]
+    assert [d["step"] for d in steps] == [1, 2]
+    seen = set()
+    for d in steps:
+        # random bytes never play a winning move in the right format: the paper's reward is exactly -1
+        assert d["rewards/g1/mean"] == -1.0
+        for game in GAMES:
+            if f"g1/{game}/game_reward" in d:
+                seen.add(game)
+                assert d[f"g1/{game}/game_reward"] == -1.0 and d[f"g1/{game}/format_rate"] == 0.0
+    assert seen == set(GAMES)  # every game of the mix was sampled and scored (8 states over 2 steps)
+    assert json.loads((out / "trainer_state.json").read_text())["global_step"] == 2
+    plot = _run([TRAINING / "plot.py", out], tmp_path)
+    assert Path(plot.stdout.strip()).stat().st_size > 10_000
+    results, _ = _eval(out, tmp_path, "eval-grpo")
+    assert str(out) in json.dumps(results)
+
+
+@pytest.mark.slow
+def test_lora_adapter_is_evaluated_directly_and_merges(tiny_qwen2_vl, tmp_path):
+    out = tmp_path / "lora"
+    _run([TRAINING / "grpo.py", "--config", RECIPES / "grpo.yaml", "--model_name_or_path", tiny_qwen2_vl,
+          "--output_dir", out, "--use_peft", "--lora_r", "8", "--lora_target_modules", "all-linear"], tmp_path)
+    assert (out / "adapter_config.json").is_file() and not (out / "config.json").exists()
+    # random bytes all score -1, so the advantages are 0 and LoRA's B matrices are still their initial zeros: give
+    # them values, as a run with a learning signal would, so that applying the adapter visibly changes the model
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    weights = load_file(out / "adapter_model.safetensors")
+    assert any("lora_B" in k for k in weights)
+    torch.manual_seed(0)
+    save_file({k: torch.randn_like(v) * 0.5 if "lora_B" in k else v for k, v in weights.items()},
+              out / "adapter_model.safetensors")
+    results, _ = _eval(out, tmp_path, "eval-lora")
+    text = json.dumps(results)
+    assert "adapter" in text and str(tiny_qwen2_vl) in text  # provenance names the adapter and its base model
+
+    from g1bench.eval.policies import Turn
+    from g1bench.eval.suites import get_suite, start_game
+    from g1bench.models import ModelConfig, load_policy
+    from g1bench.models.adapters import merge_adapter
+
+    merged = merge_adapter(out, tmp_path / "merged")
+    assert (merged / "config.json").is_file()
+    turns = []
+    for spec in get_suite("smoke").episodes[::2]:
+        env = spec.make_env()
+        start_game(spec, env, 0)
+        turns.append(Turn(spec.game, env.render(), env.prompt, {}, spec.episode_id, 0))
+    cfg = ModelConfig(max_new_tokens=8)
+    answers = {}
+    for name, path in (("adapter", out), ("merged", merged), ("base", tiny_qwen2_vl)):
+        policy = load_policy(str(path), cfg)
+        answers[name] = [a.text for a in policy.act(turns)]
+        policy.close()
+    assert answers["adapter"] == answers["merged"]  # greedy: the same model either way
+    assert answers["adapter"] != answers["base"]  # and the adapter did change it
+
+
+def test_bad_options_are_one_line_errors(tiny_qwen2_vl, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.chdir(tmp_path)
+    grpo, sft, cold = _script("grpo"), _script("sft"), _script("build_coldstart")
+    base = ["--config", str(RECIPES / "grpo.yaml"), "--model_name_or_path", str(tiny_qwen2_vl), "--output_dir", "o"]
+    cases = [
+        (grpo, base + ["--games", "chess"], "unknown game 'chess'"),
+        (grpo, base + ["--reward_funcs", "gmae"], "unknown reward function 'gmae'"),
+        (grpo, base + ["--max_completion_length", "40000"], "> the model's context"),
+        (grpo, base + ["--curriculum", "--dataset_name", "x"], "cannot use a states dataset"),
+        (grpo, base + ["--model_name_or_path", str(tmp_path)], "no config.json|not a model|Unrecognized|config"),
+        (cold, ["--config", str(RECIPES / "coldstart.yaml"), "--output_dir", "c", "--games", "2048,nope"], "unknown game"),
+    ]
+    for script, argv, pattern in cases:
+        rc = script.main(argv)
+        err = capsys.readouterr().err.strip().splitlines()
+        assert rc == 2 and err and err[-1].startswith("error: "), (argv, err[-3:])
+        import re
+
+        assert re.search(pattern, err[-1]), (pattern, err[-1])
+    data = tmp_path / "cs"
+    assert cold.main(["--config", str(RECIPES / "coldstart.yaml"), "--output_dir", str(data), "--games", "swap"]) == 0
+    capsys.readouterr()
+    rc = sft.main(["--config", str(RECIPES / "sft.yaml"), "--model_name_or_path", str(tiny_qwen2_vl), "--dataset_name",
+                   str(data), "--output_dir", "s", "--max_length", "64"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and err[-1].startswith("error: swap/paper: the longest example is") and "--max_length" in err[-1]
+    assert not (tmp_path / "s" / "model.safetensors").exists()  # stopped before training
