@@ -1,0 +1,586 @@
+"""Aggregating a results store into the leaderboard table.
+
+:func:`aggregate` reads every entry of a store (a Hub store syncs incrementally first), verifies each one
+again from its step log (:func:`g1bench.leaderboard.verdict.check_entry`), skips a bad entry with the
+reason logged, and builds a :class:`Leaderboard`: per suite, one row per verified run with the paper metric
+per game and its 95% interval, the normalised overall score (:mod:`g1bench.leaderboard.scoring`), perception
+and reasoning accuracy, parse-failure and invalid-action rates, tokens, latency and cost where known, model
+type, revision, date and a link to the entry; ranks only where differences are meaningful. g1bench's
+baseline runs and the paper's reported rows come in their own sections, never mixed with measured rows.
+
+Verdicts are cached by the entry's content (the SHA-256 of its id and files) and the g1bench version, under
+the g1bench cache (``$G1BENCH_CACHE_DIR``), so aggregating again with nothing new replays nothing. New
+entries are verified in worker processes when there are many.
+
+Nothing read from an entry is executed or rendered as HTML; every text is plain, cleaned of control
+characters (:func:`g1bench.leaderboard.identity.text`), and Markdown output escapes it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .. import __version__
+from ..core.files import FileFormatError, read_json, write_atomic
+from . import scoring
+from .entry import EntryError
+from .identity import BASELINE, text
+from .paper import PAPER_GAMES, PAPER_ROWS, REPORTED
+from .store import DigestCache, EntryRef, Store, cache_dir, open_store
+from .verdict import VERDICT_VERSION, check_entry_paths
+
+MEASURED, BASELINE_KIND = "measured", "baseline"
+#: verify new entries in worker processes from this many on (process start-up costs about a second)
+POOL_FROM = 24
+#: the flat numeric columns of a row, after the per-game ones
+RATE_COLUMNS = ("perception_accuracy", "reasoning_accuracy", "parse_failure_rate", "invalid_action_rate",
+                "mean_output_tokens", "mean_input_tokens", "mean_latency_s", "cost_usd")
+
+
+# -- the verdict cache ---------------------------------------------------------------------------------
+class VerdictCache:
+    """Verdicts keyed by (entry content key, g1bench version, verdict version), in one JSON file."""
+
+    def __init__(self, path: str | os.PathLike | None):
+        self.path = Path(path) if path is not None else None
+        self.data: dict[str, Any] = {}
+        self.dirty = False
+        if self.path is not None and self.path.is_file():
+            try:
+                data = read_json(self.path, limit=1 << 30)
+                if isinstance(data, dict) and data.get("version") == VERDICT_VERSION and isinstance(data.get("verdicts"), dict):
+                    self.data = data["verdicts"]
+            except FileFormatError:
+                self.data = {}  # a damaged cache is rebuilt, never trusted
+
+    @staticmethod
+    def key(content_key: str) -> str:
+        return f"{content_key}|{__version__}|{VERDICT_VERSION}"
+
+    def get(self, content_key: str) -> dict[str, Any] | None:
+        v = self.data.get(self.key(content_key))
+        return v if isinstance(v, dict) and "ok" in v else None
+
+    def put(self, content_key: str, verdict: dict[str, Any]) -> None:
+        self.data[self.key(content_key)] = verdict
+        self.dirty = True
+
+    def save(self) -> None:
+        if self.path is None or not self.dirty:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(self.path, None, text=json.dumps({"version": VERDICT_VERSION, "verdicts": self.data},
+                                                      separators=(",", ":"), allow_nan=False))
+        self.dirty = False
+
+
+def verdict_cache_path(root: str | os.PathLike | None = None) -> Path:
+    return Path(root if root is not None else cache_dir()) / "leaderboard" / "verdicts.json"
+
+
+# -- aggregation -----------------------------------------------------------------------------------------
+def aggregate(store: "Store | str | os.PathLike | None" = None, *, workers: int | None = None, cache: bool = True,
+              cache_root: str | os.PathLike | None = None, log: Callable[[str], None] | None = None) -> "Leaderboard":
+    """Read, re-verify and tabulate every entry of a store.
+
+    Args:
+        store: a :class:`~g1bench.leaderboard.store.Store`, or what :func:`~g1bench.leaderboard.store.open_store`
+            takes (None: ``$G1BENCH_RESULTS_REPO``, else the local default store).
+        workers: processes verifying new entries (default: the CPU count when there are at least
+            :data:`POOL_FROM` new entries, else 0 = this process).
+        cache: use the cached verdicts (False verifies every entry again; fresh verdicts are cached either way).
+        cache_root: the g1bench cache folder (default ``$G1BENCH_CACHE_DIR`` or ``~/.cache/g1bench``).
+        log: called with one line per skipped entry (default: print to stderr).
+
+    Returns:
+        a :class:`Leaderboard`.
+
+    Raises:
+        StoreError: the store cannot be read.
+    """
+    import time
+
+    log = log or (lambda line: print(line, file=sys.stderr))
+    t0 = time.perf_counter()
+    store = open_store(store)
+    refs = store.entries()
+    t1 = time.perf_counter()
+    verdicts = VerdictCache(verdict_cache_path(cache_root))
+    digests = DigestCache(verdict_cache_path(cache_root).with_name("digests.json"))
+    summaries: list[dict[str, Any]] = []
+    skipped: list[dict[str, str]] = []
+    todo: list[tuple[EntryRef, str]] = []
+    hits = 0
+    for ref in refs:
+        if ref.problem:
+            skipped.append({"entry_id": ref.entry_id, "reason": ref.problem})
+            continue
+        try:
+            key = ref.content_key(digests)
+        except EntryError as e:
+            skipped.append({"entry_id": ref.entry_id, "reason": str(e)})
+            continue
+        v = verdicts.get(key) if cache else None
+        hits += v is not None
+        if v is None:
+            todo.append((ref, key))
+        elif v["ok"]:
+            summaries.append(v["summary"])
+        else:
+            skipped.append({"entry_id": ref.entry_id, "reason": v["reason"]})
+    stats: dict[str, Any] = {"entries": len(refs), "verified": len(todo), "cached": 0, "workers": 0}
+    t2 = time.perf_counter()
+    for (ref, key), v in zip(todo, _check_all(todo, workers, stats)):
+        verdicts.put(key, v)
+        if v["ok"]:
+            summaries.append(v["summary"])
+        else:
+            skipped.append({"entry_id": ref.entry_id, "reason": v["reason"]})
+    verdicts.save()
+    digests.save()
+    summaries.sort(key=lambda s: s["entry_id"])
+    skipped.sort(key=lambda s: s["entry_id"])
+    for s in skipped:
+        log(f"skipped {text(s['entry_id'], 200)}: {text(s['reason'], 400)}")
+    urls = {s["entry_id"]: store.entry_url(s["entry_id"]) for s in summaries}
+    stats["cached"] = hits
+    stats["sync"] = dict(getattr(store, "last_sync", {}) or {})
+    t3 = time.perf_counter()
+    lb = Leaderboard.build(summaries, skipped, store.describe(), urls)
+    stats["seconds"] = {"list": t1 - t0, "keys": t2 - t1, "verify": t3 - t2, "table": time.perf_counter() - t3}
+    lb.stats = stats
+    return lb
+
+
+def _check_all(todo: list[tuple[EntryRef, str]], workers: int | None, stats: dict[str, Any]) -> list[dict[str, Any]]:
+    """Verdicts on the entries to check: in this process, or split over worker processes when there are many.
+
+    Workers are plain ``python -m g1bench.leaderboard.verdict`` processes fed a JSON list of entries on stdin
+    (not multiprocessing: nothing of the caller's ``__main__`` is re-imported, so a Space's app never relaunches).
+    """
+    if not todo:
+        return []
+    n = workers if workers is not None else ((os.cpu_count() or 1) if len(todo) >= POOL_FROM else 0)
+    n = min(n, len(todo))
+    stats["workers"] = n if n > 1 else 0
+    if n <= 1:
+        return [check_entry_paths(ref.entry_id, {k: str(p) for k, p in ref.files.items()}, key) for ref, key in todo]
+    import subprocess
+    from concurrent.futures import ThreadPoolExecutor
+
+    import g1bench
+
+    jobs = [{"entry_id": ref.entry_id, "paths": {k: str(p) for k, p in ref.files.items()}, "key": key} for ref, key in todo]
+    chunks = [jobs[i::n] for i in range(n)]
+    env = dict(os.environ)
+    root = str(Path(g1bench.__file__).resolve().parent.parent)  # the same g1bench, installed or not
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+
+    def run(chunk: list[dict[str, Any]]) -> dict[str, Any]:
+        res = subprocess.run([sys.executable, "-m", "g1bench.leaderboard.verdict"], input=json.dumps(chunk),
+                             capture_output=True, text=True, env=env)
+        try:
+            if res.returncode == 0:
+                return json.loads(res.stdout)
+        except ValueError:
+            pass
+        # a verifier process that fails (killed, out of memory): its entries are checked here instead
+        return {"verdicts": [[j["entry_id"], check_entry_paths(j["entry_id"], j["paths"], j["key"])] for j in chunk],
+                "peak_rss_mb": None}
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        results = list(pool.map(run, chunks))
+    stats["worker_peak_rss_mb"] = [r["peak_rss_mb"] for r in results]
+    by_id = {v_id: v for r in results for v_id, v in r["verdicts"]}
+    return [by_id[j["entry_id"]] for j in jobs]
+
+
+# -- the table -------------------------------------------------------------------------------------------
+@dataclass
+class Leaderboard:
+    """The aggregated leaderboard.
+
+    Attributes:
+        rows: every row as a plain dict (see :meth:`table` for one suite's rows in display order). Keys:
+            ``kind`` (``measured``, ``baseline`` or ``reported in the paper``), ``rank`` / ``rank_label``
+            (``"1"``, ``"=2"`` for a tie; measured rows only), ``model``, ``model_type`` (open weights / API /
+            baseline / unknown), ``model_revision``, ``suite_id``, ``suite_hash``, ``date``, ``entry_id``,
+            ``entry_url``, ``overall`` and ``overall_ci95_low/high`` (:data:`scoring.OVERALL_FORMULA`), per game
+            ``<game>`` (the paper metric where the suite has one difficulty per game), ``<game>_ci95_low/high``
+            and ``<game>_norm`` (the game's normalised score), then :data:`RATE_COLUMNS`, ``steps`` and
+            ``g1bench_version``.
+        entries: the summaries of the verified entries (see :func:`g1bench.leaderboard.verdict.summarize_entry`).
+        skipped: ``{"entry_id", "reason"}`` for every entry left out.
+        suites: per suite id: its hash, games, groups, anchors (``{group: [random, oracle]}``) and a note when
+            the overall score is undefined.
+        store: the store's name.
+        stats: what the aggregation did (entries, verified now, cached verdicts, worker processes, Hub sync).
+    """
+
+    rows: list[dict[str, Any]]
+    entries: list[dict[str, Any]]
+    skipped: list[dict[str, str]]
+    suites: dict[str, dict[str, Any]]
+    store: str = ""
+    formula: str = scoring.OVERALL_FORMULA
+    #: what the aggregation did: entries, verified (replayed now), cached, workers, the Hub sync
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    # -- building ------------------------------------------------------------------------------------
+    @classmethod
+    def build(cls, summaries: list[dict[str, Any]], skipped: list[dict[str, str]], store: str = "",
+              urls: dict[str, str] | None = None) -> "Leaderboard":
+        """The leaderboard of verified entry summaries (what :func:`aggregate` returns)."""
+        urls = urls or {}
+        by_suite: dict[str, list[dict[str, Any]]] = {}
+        for s in summaries:
+            by_suite.setdefault(s["suite_id"], []).append(s)
+        rows: list[dict[str, Any]] = []
+        suites: dict[str, dict[str, Any]] = {}
+        for suite_id in sorted(by_suite):
+            entries = by_suite[suite_id]
+            info = _suite_info(entries)
+            suites[suite_id] = info
+            anchor = {g: tuple(v) for g, v in info["anchors"].items()}
+            game_of = info["game_of"]
+            suite_rows = [_row(s, info, anchor, urls.get(s["entry_id"], "")) for s in entries]
+            reps = scoring.overall_replicates_many([s["episode_scores"] for s in entries], anchor, game_of)
+            have = [i for i, (row, rep) in enumerate(zip(suite_rows, reps)) if row["overall"] is not None and rep is not None]
+            if have:
+                q = (1 - scoring.LEVEL) / 2
+                lo, hi = np.quantile(np.vstack([reps[i] for i in have]), [q, 1 - q], axis=1)
+                for k, i in enumerate(have):
+                    suite_rows[i]["overall_ci95_low"], suite_rows[i]["overall_ci95_high"] = float(lo[k]), float(hi[k])
+            measured = [i for i, r in enumerate(suite_rows) if r["kind"] == MEASURED]
+            for i, rk in zip(measured, scoring.ranks([suite_rows[i]["overall"] for i in measured],
+                                                       [reps[i] for i in measured])):
+                suite_rows[i]["rank"], suite_rows[i]["rank_label"] = rk["rank"], rk["label"]
+            rows += suite_rows
+        rows += paper_rows()
+        return cls(rows, list(summaries), list(skipped), suites, store)
+
+    # -- views ---------------------------------------------------------------------------------------
+    def suite_ids(self) -> list[str]:
+        """The suites that have verified entries."""
+        return sorted(self.suites)
+
+    def resolve_suite(self, suite: str | None) -> str | None:
+        """A suite id from a name (``paper``: the newest version present) or an id; None for all suites."""
+        if suite in (None, "all"):
+            return None
+        if suite in self.suites:
+            return suite
+        named = sorted((i for i, s in self.suites.items() if s["name"] == suite), key=lambda i: self.suites[i]["version"])
+        if named:
+            return named[-1]
+        from ..eval.suites import SUITES, get_suite
+
+        if suite in SUITES:
+            return get_suite(suite).suite_id  # a built-in suite nobody has pushed yet: an empty table
+        if any(suite == f"{name}-v{get_suite(name).version}" for name in SUITES):
+            return suite
+        raise ValueError(f"unknown suite {suite!r}: suites with entries {self.suite_ids() or 'none'}, built-in "
+                         f"{sorted(SUITES)}, or 'all'")
+
+    def table(self, suite: str | None = "paper") -> list[dict[str, Any]]:
+        """One suite's rows in display order: measured (by rank), then baselines, then (paper suite) the
+        paper's reported rows. ``suite=None`` or ``"all"``: every suite, one after another."""
+        sid = self.resolve_suite(suite)
+        if sid is None:
+            out = []
+            for s in self.suite_ids():
+                out += self.table(s)
+            return out
+        mine = [r for r in self.rows if r["suite_id"] == sid]
+        measured = sorted((r for r in mine if r["kind"] == MEASURED),
+                          key=lambda r: (r["rank"] is None, r["rank"] or 0, -(r["overall"] if r["overall"] is not None else -1e18),
+                                         r["model"], r["entry_id"]))
+        base = sorted((r for r in mine if r["kind"] == BASELINE_KIND),
+                      key=lambda r: (-(r["overall"] if r["overall"] is not None else -1e18), r["model"], r["entry_id"]))
+        paper = [r for r in self.rows if r["kind"] == REPORTED] if sid.startswith("paper-") else []
+        return measured + base + paper
+
+    def columns(self, suite: str | None = "paper") -> list[str]:
+        """The flat columns of :meth:`table` (per-game columns for the suite's games)."""
+        sid = self.resolve_suite(suite)
+        games = self.suites[sid]["games"] if sid in self.suites else list(PAPER_GAMES)
+        if sid is None:
+            games = list(dict.fromkeys(g for s in self.suites.values() for g in s["games"])) or list(PAPER_GAMES)
+        cols = ["rank_label", "kind", "model", "model_type", "overall", "overall_ci95_low", "overall_ci95_high"]
+        for g in games:
+            cols += [g, f"{g}_ci95_low", f"{g}_ci95_high", f"{g}_norm"]
+        cols += [*RATE_COLUMNS, "steps", "model_revision", "suite_id", "suite_hash", "date", "g1bench_version",
+                 "entry_id", "entry_url"]
+        return cols
+
+    def to_dataframe(self, suite: str | None = "paper"):
+        """The table as a pandas DataFrame (flat columns; ``suite=None`` for every suite)."""
+        import pandas as pd
+
+        cols = self.columns(suite)
+        return pd.DataFrame([{c: r.get(c) for c in cols} for r in self.table(suite)], columns=cols)
+
+    def to_csv(self, suite: str | None = "paper") -> str:
+        import csv
+        import io
+
+        cols = self.columns(suite)
+        out = io.StringIO()
+        w = csv.writer(out, lineterminator="\n")
+        w.writerow(cols)
+        for r in self.table(suite):
+            w.writerow([_csv_cell(r.get(c)) for c in cols])
+        return out.getvalue()
+
+    def to_json(self, suite: str | None = "paper") -> str:
+        sid = self.resolve_suite(suite)
+        suites = {k: {kk: vv for kk, vv in v.items() if kk != "game_of"} for k, v in self.suites.items()
+                  if sid is None or k == sid}
+        return json.dumps({"formula": self.formula, "formula_text": scoring.OVERALL_TEXT, "store": self.store,
+                           "suites": suites, "rows": self.table(suite), "skipped": self.skipped},
+                          indent=1, allow_nan=False)
+
+    def _display(self, suite: str | None) -> tuple[list[str], list[list[str]], list[str]]:
+        """(header, cells, row kinds) of the human table."""
+        sid = self.resolve_suite(suite)
+        info = self.suites.get(sid, {}) if sid else {}
+        games = info.get("games") or list(PAPER_GAMES)
+        single = info.get("single_difficulty", True)
+        head = ["rank", "model", "type", "overall [95% CI]"]
+        head += [f"{g} [95% CI]" if single else f"{g} (norm)" for g in games]
+        head += ["P_acc", "R_acc", "parse fail", "invalid", "out tok", "latency s", "cost $", "date", "entry"]
+        cells, kinds = [], []
+        for r in self.table(sid):
+            row = [r.get("rank_label") or "", r["model"], r.get("model_type") or "",
+                   _ci(r.get("overall"), r.get("overall_ci95_low"), r.get("overall_ci95_high"))]
+            for g in games:
+                row.append(_ci(r.get(g), r.get(f"{g}_ci95_low"), r.get(f"{g}_ci95_high")) if single else _fmt(r.get(f"{g}_norm")))
+            row += [_pct(r.get("perception_accuracy")), _pct(r.get("reasoning_accuracy")), _pct(r.get("parse_failure_rate")),
+                    _pct(r.get("invalid_action_rate")), _fmt(r.get("mean_output_tokens")), _fmt(r.get("mean_latency_s"), 3),
+                    _fmt(r.get("cost_usd"), 4), r.get("date") or "", r.get("entry_id") or ""]
+            cells.append(row)
+            kinds.append(r["kind"])
+        return head, cells, kinds
+
+    def to_text(self, suite: str | None = "paper") -> str:
+        """A plain-text table per suite, with its sections (measured, baselines, reported in the paper)."""
+        sids = [self.resolve_suite(suite)] if self.resolve_suite(suite) is not None else self.suite_ids()
+        blocks = []
+        for sid in sids:
+            head, cells, kinds = self._display(sid)
+            widths = [max([len(h)] + [len(c[i]) for c in cells]) for i, h in enumerate(head)]
+            line = lambda vals: "  ".join(v.ljust(w) for v, w in zip(vals, widths)).rstrip()  # noqa: E731
+            info = self.suites.get(sid)
+            title = f"{sid}" + (f" (hash {info['hash']})" if info else " (no verified entries)")
+            out = [title, line(head), "-" * len(line(head))]
+            last = None
+            for kind, c in zip(kinds, cells):
+                if kind != last:
+                    out.append({MEASURED: "# measured (verified runs)", BASELINE_KIND: "# baselines (g1bench's own policies)",
+                                REPORTED: "# reported in the paper (not verified; G1 paper Fig. 1)"}[kind])
+                    last = kind
+                out.append(line(c))
+            if info and info.get("note"):
+                out.append(f"note: {info['note']}")
+            blocks.append("\n".join(out))
+        blocks.append(f"overall = {self.formula}: {scoring.OVERALL_TEXT}\nranks: a model ranks above another only when "
+                      "its overall score is higher at 95% (non-overlapping intervals or a paired bootstrap over the "
+                      "suite's shared seeds); '=' marks a shared rank.")
+        if self.skipped:
+            blocks.append(f"{len(self.skipped)} entries skipped (see the log)")
+        return "\n\n".join(blocks)
+
+    def to_markdown(self, suite: str | None = "paper") -> str:
+        """A Markdown table per suite; every text from an entry is escaped (no links, no HTML)."""
+        sids = [self.resolve_suite(suite)] if self.resolve_suite(suite) is not None else self.suite_ids()
+        blocks = []
+        for sid in sids:
+            head, cells, kinds = self._display(sid)
+            head = ["section", *head]
+            lines = [f"### {md_escape(sid)}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+            for kind, c in zip(kinds, cells):
+                lines.append("| " + " | ".join(md_escape(v) for v in [kind, *c]) + " |")
+            blocks.append("\n".join(lines))
+        blocks.append(f"Overall = `{self.formula}`: {md_escape(scoring.OVERALL_TEXT, 10_000)}\n\n"
+                      "Ranks: a model ranks above another only when its overall score is higher at 95% (non-overlapping "
+                      "intervals, or a paired bootstrap over the suite's shared seeds); `=` marks a shared rank.")
+        return "\n\n".join(blocks) + "\n"
+
+    def export(self, fmt: str, suite: str | None = "paper") -> str:
+        """The table as ``table`` (plain text), ``csv``, ``md`` or ``json``."""
+        fn = {"table": self.to_text, "csv": self.to_csv, "md": self.to_markdown, "json": self.to_json}.get(fmt)
+        if fn is None:
+            raise ValueError(f"unknown format {fmt!r}; formats: table, csv, md, json")
+        return fn(suite)
+
+    # -- plots -----------------------------------------------------------------------------------------
+    def heatmaps(self, out_dir: str | os.PathLike | None = None, suite: str = "grid") -> list[dict[str, Any]]:
+        """Per model run on ``suite`` (default ``grid``): its score in every perception x reasoning cell of
+        every game (each game's ``Config.preset_grid``), as data and a PNG (``out_dir``) or a figure.
+
+        Returns ``[{"entry_id", "model", "kind", "value", "cells": [...], "png": path | None, "figure": Figure | None}]``;
+        each cell is ``{"game", "difficulty", "perception", "reasoning", "mean", "normalised", "perception_accuracy"}``,
+        and ``value`` says what the colours show (``normalised`` when the suite has baselines, else ``mean``).
+        """
+        from .plots import heatmap_figures
+
+        return heatmap_figures(self, self.resolve_suite(suite), out_dir)
+
+    def perception_plot(self, out_dir: str | os.PathLike | None = None, suite: str = "grid") -> dict[str, Any]:
+        """Perception accuracy against game score across models, one panel per game, one point per (model,
+        difficulty cell) of ``suite``; as data (``points``) and a PNG (``out_dir``) or a figure."""
+        from .plots import perception_figure
+
+        return perception_figure(self, self.resolve_suite(suite), out_dir)
+
+    def cells(self, suite: str = "grid") -> list[dict[str, Any]]:
+        """Every (entry, group) cell of a suite with its perception and reasoning level (the plots' data)."""
+        from ..games import GAMES
+
+        sid = self.resolve_suite(suite)
+        info = self.suites.get(sid)
+        if info is None:
+            return []
+        anchor = info["anchors"]
+        out = []
+        for s in self.entries:
+            if s["suite_id"] != sid:
+                continue
+            for key, g in s["groups"].items():
+                grid = GAMES[g["game"]].Config.preset_grid if g["game"] in GAMES else {}
+                level = grid.get(g["difficulty"], ("?", "?"))
+                r_o = anchor.get(key)
+                out.append({"entry_id": s["entry_id"], "model": s["model"], "kind": _kind(s), "game": g["game"],
+                            "difficulty": g["difficulty"], "perception": level[0], "reasoning": level[1],
+                            "mean": g["mean"], "normalised": scoring.normalise(g["mean"], *r_o) if r_o else None,
+                            "perception_accuracy": g.get("perception_accuracy")})
+        return out
+
+
+def _kind(summary: dict[str, Any]) -> str:
+    return BASELINE_KIND if summary.get("model_type") == BASELINE else MEASURED
+
+
+def _suite_info(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """What a suite's rows share: games, groups, the baselines' anchors and why an overall may be missing."""
+    from ..eval.suites import SUITES, get_suite
+
+    first = entries[0]
+    game_of: dict[str, str] = {}
+    for s in entries:
+        for k, g in s["groups"].items():
+            game_of.setdefault(k, g["game"])
+    order = []
+    if first["suite_name"] in SUITES:
+        order = get_suite(first["suite_name"]).groups()
+    groups = [g for g in order if g in game_of] + sorted(g for g in game_of if g not in order)
+    games = list(dict.fromkeys(game_of[g] for g in groups))
+    rand = [s["groups"] for s in entries if s["anchor"] == "random"]
+    orac = [s["groups"] for s in entries if s["anchor"] == "oracle"]
+    anchor = scoring.anchors([{k: g["mean"] for k, g in m.items()} for m in rand],
+                             [{k: g["mean"] for k, g in m.items()} for m in orac])
+    note = None
+    if not rand or not orac:
+        missing = " and ".join(n for n, xs in (("random", rand), ("oracle", orac)) if not xs)
+        note = (f"no overall score: the store has no {missing} baseline entry for {first['suite_id']} "
+                f"(`g1bench eval --model {missing.split(' ')[0]} --suite {first['suite_name']} --push`)")
+    elif {game_of[g] for g in anchor} != set(games):
+        note = "no overall score: the baselines score the same in every cell of some game"
+        anchor = {}
+    counts: dict[str, int] = {}
+    for g in groups:
+        counts[game_of[g]] = counts.get(game_of[g], 0) + 1
+    return {"name": first["suite_name"], "version": int(first["suite_id"].rsplit("-v", 1)[-1]) if "-v" in first["suite_id"] else 0,
+            "hash": first["suite_hash"], "games": games, "groups": groups, "game_of": game_of,
+            "single_difficulty": all(c == 1 for c in counts.values()),
+            "anchors": {g: [r, o] for g, (r, o) in anchor.items()}, "formula": scoring.OVERALL_FORMULA, "note": note,
+            "entries": len(entries)}
+
+
+def _row(s: dict[str, Any], info: dict[str, Any], anchor: dict[str, tuple[float, float]], url: str) -> dict[str, Any]:
+    means = {k: g["mean"] for k, g in s["groups"].items()}
+    game_norm = scoring.game_scores(means, anchor, info["game_of"]) if anchor else {}
+    row: dict[str, Any] = {
+        "rank": None, "rank_label": "", "kind": _kind(s), "model": text(s["model"]), "model_type": s["model_type"],
+        "model_revision": s.get("model_revision"), "suite_id": s["suite_id"], "suite_hash": s["suite_hash"],
+        "date": s["date"], "g1bench_version": s["g1bench_version"], "entry_id": s["entry_id"], "entry_url": url,
+        "overall": scoring.overall(means, anchor, info["game_of"]), "overall_ci95_low": None, "overall_ci95_high": None,
+    }
+    for game in info["games"]:
+        cells = [k for k in info["groups"] if info["game_of"][k] == game and k in s["groups"]]
+        single = len(cells) == 1 and info["single_difficulty"]
+        g = s["groups"][cells[0]] if single else None
+        row[game] = g["mean"] if g else None
+        row[f"{game}_ci95_low"] = g["ci95"][0] if g else None
+        row[f"{game}_ci95_high"] = g["ci95"][1] if g else None
+        row[f"{game}_norm"] = game_norm.get(game)
+    for k in RATE_COLUMNS:
+        row[k] = s["totals"].get(k)
+    row["steps"] = s["totals"].get("steps")
+    return row
+
+
+def paper_rows() -> list[dict[str, Any]]:
+    """The paper's reported rows as leaderboard rows (kind ``reported in the paper``; no CI, no rank)."""
+    out = []
+    for p in PAPER_ROWS:
+        row: dict[str, Any] = {"rank": None, "rank_label": "", "kind": REPORTED, "model": p["model"],
+                               "model_type": p["model_type"], "model_revision": None, "suite_id": "paper (G1 paper)",
+                               "suite_hash": None, "date": "2025-05-19", "g1bench_version": None, "entry_id": None,
+                               "entry_url": "https://arxiv.org/abs/2505.13426", "overall": None, "overall_ci95_low": None,
+                               "overall_ci95_high": None, "source": p["source"]}
+        for game in PAPER_GAMES:
+            row[game] = float(p["scores"][game])
+            row[f"{game}_ci95_low"] = row[f"{game}_ci95_high"] = row[f"{game}_norm"] = None
+        for k in RATE_COLUMNS:
+            row[k] = None
+        row["steps"] = None
+        out.append(row)
+    return out
+
+
+def _csv_cell(value: Any) -> Any:
+    """A CSV cell that a spreadsheet shows as text: a text starting like a formula gets a leading quote."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def _fmt(x: Any, digits: int | None = None) -> str:
+    if x is None:
+        return "-"
+    x = float(x)
+    if digits is not None:
+        return f"{x:.{digits}f}"
+    return f"{x:.1f}" if abs(x) < 100 else f"{x:.0f}"
+
+
+def _pct(x: Any) -> str:
+    return "-" if x is None else f"{100 * float(x):.0f}%"
+
+
+def _ci(x: Any, lo: Any, hi: Any) -> str:
+    if x is None:
+        return "-"
+    return _fmt(x) + (f" [{_fmt(lo)}, {_fmt(hi)}]" if lo is not None and hi is not None else "")
+
+
+_MD = str.maketrans({**{c: f"\\{c}" for c in "\\`*_{}[]()#+!|~"}, "&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+
+def md_escape(value: Any, limit: int = 400) -> str:
+    """Text safe inside a Markdown table cell: no markup, links or HTML (``& < >`` become entities)."""
+    return text(value, limit).translate(_MD)
+
+
+__all__ = ["aggregate", "Leaderboard", "VerdictCache", "verdict_cache_path", "paper_rows", "md_escape",
+           "MEASURED", "BASELINE_KIND", "RATE_COLUMNS"]

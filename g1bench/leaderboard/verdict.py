@@ -1,0 +1,169 @@
+"""Judging one entry: is it what it claims, and what does the leaderboard need from it.
+
+:func:`check_entry` reads an entry's files, checks that its id is the hash of its content, verifies the run
+from its step log (:func:`g1bench.eval.verify.verify_data`: every step replayed, every figure recomputed),
+refuses what the leaderboard does not take (shards, incomplete runs, custom suites) and checks that the
+derived tables (``steps.parquet``'s context columns, ``results.parquet``) say what ``results.json`` says.
+It returns a plain-JSON verdict with the summary the aggregator needs, so verdicts can be cached by content.
+
+It runs in worker processes too: arguments and results are plain data.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from .. import __version__
+
+#: bump when what a verdict checks or holds changes (cached verdicts of another version are ignored)
+VERDICT_VERSION = "g1bench-verdict/1"
+
+
+def refusal_reason(v: Any, where: str) -> str | None:
+    """Why the leaderboard does not take a verified run (a shard, incomplete, a custom suite), else None."""
+    from ..eval.suites import SUITES
+
+    run = v.run or {}
+    shard = run.get("shard")
+    if shard:
+        return (f"{where} is shard {shard.get('index')}/{shard.get('count')} of {v.suite_id}: join the shards with "
+                "`g1bench merge` and push the merged run")
+    if not v.complete:
+        r = v.results or {}
+        return (f"{where} is incomplete ({r.get('episodes_done')}/{r.get('episodes_total')} episodes of {v.suite_id}): "
+                "finish it with `g1bench eval --resume -o RUN_DIR`")
+    if v.suite_kind != "built-in":
+        return (f"{where} uses the custom suite {v.suite_id}: the leaderboard takes the built-in suites only "
+                f"({', '.join(SUITES)})")
+    return None
+
+
+def _fail(reason: str) -> dict[str, Any]:
+    return {"version": VERDICT_VERSION, "g1bench": __version__, "ok": False, "reason": reason, "summary": None}
+
+
+def check_entry(entry_id: str, files: Mapping[str, bytes]) -> dict[str, Any]:
+    """The verdict on one entry: ``{"ok", "reason", "summary"}`` (never raises on bad content)."""
+    from ..core.files import clean_text
+    from ..eval.verify import verify_data
+    from .entry import (EntryError, check_context, entry_hash, parse_entry_id, read_entry_files, results_rows,
+                        results_schema, slug)
+    from .identity import model_name
+
+    try:
+        parsed = parse_entry_id(entry_id)
+        data = read_entry_files(entry_id, files)
+        h = entry_hash(data.run, data.results, data.steps)
+        v = verify_data(data.run, data.results, data.steps, source=entry_id)
+        edited = "" if h == parsed["hash"] else f"its content hashes to {h}, not the {parsed['hash']} its id names"
+        if not v.ok:
+            return _fail(f"does not verify: {v.problems[0]}" + (f" ({edited})" if edited else ""))
+        if edited:
+            return _fail(f"{edited} (edited after it was pushed?)")
+        refused = refusal_reason(v, "the entry")
+        if refused:
+            return _fail(refused)
+        if v.suite_id != parsed["suite"]:
+            return _fail(f"it sits under suite {parsed['suite']} but holds a run of {v.suite_id}")
+        policy = data.results["provenance"]["policy"]
+        model = model_name(policy)
+        if slug(model) != parsed["slug"]:
+            return _fail(f"its name says model {parsed['slug']!r} but the run's model is {model!r}")
+        check_context(data.steps_table, entry_id, model, v.suite_id)
+        if data.rows_table.schema != results_schema():
+            return _fail("results.parquet does not have the results schema")
+        if data.rows_table.to_pylist() != results_rows(entry_id, data.run, data.results):
+            return _fail("results.parquet disagrees with results.json")
+        summary = summarize_entry(entry_id, data.run, data.results, data.steps)
+    except EntryError as e:
+        return _fail(str(e))
+    except (KeyError, TypeError, ValueError) as e:  # malformed content that got past the schema checks
+        return _fail(f"malformed ({type(e).__name__}: {clean_text(e, keep_newlines=False)[:200]})")
+    return {"version": VERDICT_VERSION, "g1bench": __version__, "ok": True, "reason": None, "summary": summary}
+
+
+def check_entry_paths(entry_id: str, paths: Mapping[str, str], key: str | None = None) -> dict[str, Any]:
+    """:func:`check_entry` on files given by path (what worker processes are sent). With ``key``, the files read
+    must still be the ones the key was computed from (a verdict is cached under it)."""
+    from pathlib import Path
+
+    from .entry import EntryError, content_key, read_entry_dir
+
+    parents = {Path(p).parent for p in paths.values()}
+    try:
+        if len(parents) != 1:
+            raise EntryError(f"{entry_id}: its files are not in one folder")
+        files = read_entry_dir(entry_id, parents.pop())
+    except EntryError as e:
+        return _fail(str(e))
+    if key is not None and content_key(entry_id, files) != key:
+        return _fail("its files changed while it was being checked; aggregate again")
+    return check_entry(entry_id, files)
+
+
+_GROUP_FIELDS = ("game", "difficulty", "mean", "ci95", "n", "steps", "success_rate", "parse_failure_rate",
+                 "invalid_action_rate", "perception_answered", "perception_accuracy", "reasoning_accuracy",
+                 "mean_output_tokens", "mean_input_tokens", "mean_latency_s", "cost_usd")
+_TOTAL_FIELDS = ("steps", "parse_failure_rate", "invalid_action_rate", "perception_answered", "perception_accuracy",
+                 "reasoning_accuracy", "mean_output_tokens", "mean_input_tokens", "mean_latency_s", "cost_usd")
+
+
+def summarize_entry(entry_id: str, run: Mapping[str, Any], results: Mapping[str, Any],
+                    steps: Mapping[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """What the aggregator needs from a verified entry (plain JSON): identity, per-group figures, pooled
+    rates over every step, and every episode's score in suite order (for the bootstrap)."""
+    from ..eval.metrics import summarize_group
+    from ..eval.rundir import episode_record, run_suite
+    from .entry import run_date
+    from .identity import anchor_of, model_name, model_revision, model_type
+
+    suite = run_suite(run)
+    prov = results["provenance"]
+    policy = prov["policy"]
+    records = [episode_record(spec, steps[spec.episode_id][: spec.steps]) for spec in suite.episodes]
+    scores: dict[str, list[float]] = {}
+    for spec, rec in zip(suite.episodes, records):
+        scores.setdefault(spec.group, []).append(float(rec["score"]))
+    pooled = summarize_group(records)
+    return {
+        "entry_id": entry_id,
+        "suite_id": suite.suite_id, "suite_name": suite.name, "suite_hash": prov["suite"]["hash"],
+        "model": model_name(policy), "model_type": model_type(policy), "model_revision": model_revision(policy),
+        "anchor": anchor_of(policy), "backend": str(policy.get("backend")),
+        "date": run_date(results), "g1bench_version": str(prov.get("g1bench_version")),
+        "groups": {k: {f: g.get(f) for f in _GROUP_FIELDS} for k, g in results["results"].items()},
+        "totals": {f: pooled.get(f) for f in _TOTAL_FIELDS},
+        "episode_scores": scores,
+    }
+
+
+def peak_rss_mb() -> float | None:
+    """This process's peak resident memory (VmHWM; Linux), in MB."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def _worker() -> None:
+    """``python -m g1bench.leaderboard.verdict``: verdicts on a JSON list of ``{"entry_id", "paths"}`` read from
+    stdin, written to stdout as ``{"verdicts": [[entry_id, verdict], ...], "peak_rss_mb": ...}``."""
+    import json
+    import sys
+    import warnings
+
+    warnings.simplefilter("ignore")  # the parent reports what matters; a worker's warnings would only repeat
+    jobs = json.loads(sys.stdin.read())
+    out = [[j["entry_id"], check_entry_paths(j["entry_id"], j["paths"], j.get("key"))] for j in jobs]
+    json.dump({"verdicts": out, "peak_rss_mb": peak_rss_mb()}, sys.stdout)
+
+
+if __name__ == "__main__":
+    _worker()
+
+
+__all__ = ["VERDICT_VERSION", "check_entry", "check_entry_paths", "refusal_reason", "summarize_entry", "peak_rss_mb"]
