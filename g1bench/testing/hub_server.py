@@ -18,9 +18,12 @@ Routes: ``GET /api/whoami-v2``; ``POST /api/repos/create`` (409 if it exists); `
 ``POST /api/validate-yaml``; ``GET /api/{models|datasets|spaces}/{repo}[/revision/{rev}]``;
 ``GET .../tree/{rev}[/{path}]?recursive=``; ``POST .../paths-info/{rev}``; ``POST .../preupload/{rev}``;
 ``POST .../commit/{rev}`` (NDJSON: header, file (base64), lfsFile, deletedFile, deletedFolder);
-``GET .../refs``; ``GET .../commits/{rev}``; ``POST|DELETE .../branch/{name}``;
+``GET /api/{models|datasets|spaces}?search=&author=&limit=`` (public repos whose id contains ``search``, case
+insensitive; ``HfApi().list_models``); ``GET .../refs``; ``GET .../commits/{rev}``; ``POST|DELETE .../branch/{name}``; pull requests (``create_pr=1`` on a
+commit opens ``refs/pr/N``; ``GET .../discussions[/{num}]``);
 ``POST /{[datasets/|spaces/]repo}.git/info/lfs/objects/batch`` and ``PUT`` to the href it returns;
-``GET|HEAD /{[datasets/|spaces/]repo}/resolve/{rev}/{path}`` (with ``ETag``, ``X-Repo-Commit``, ranges).
+``GET|HEAD /{[datasets/|spaces/]repo}/resolve/{rev}/{path}`` (with ``ETag``, ``X-Repo-Commit``, ranges);
+``GET|POST /api/spaces/{repo}/variables`` (a Space's variables: ``add_space_variable``, ``get_space_variables``).
 """
 
 from __future__ import annotations
@@ -92,8 +95,16 @@ class Repo:
     commits: dict[str, Commit] = field(default_factory=dict)
     branches: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
+    #: pull requests by number: {"num", "title", "description", "status", "createdAt", "author", "base", "ref"}
+    pulls: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: a Space's variables: {key: {"value", "description", "updatedAt"}}
+    variables: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def resolve(self, rev: str) -> Commit | None:
+        pr = re.fullmatch(r"refs/pr/(\d+)", rev)
+        if pr:  # a pull request's head (what `revision="refs/pr/N"` reads)
+            p = self.pulls.get(int(pr.group(1)))
+            return self.commits.get(p["ref"]) if p else None
         rev = rev.removeprefix("refs/heads/")
         oid = self.branches.get(rev) or self.tags.get(rev.removeprefix("refs/tags/"))
         if oid is None and re.fullmatch(r"[0-9a-f]{7,40}", rev):
@@ -194,6 +205,18 @@ class HubServer:
     def commit_count(self, repo_type: str, repo_id: str, revision: str = "main") -> int:
         r = self.repo(repo_type, repo_id)
         return len(r.history(self.head(repo_type, repo_id, revision)))
+
+    def add_repo(self, repo_type: str, repo_id: str, files: Mapping[str, bytes] | None = None,
+                 private: bool = False) -> Repo:
+        """Create a repo with one commit holding ``files`` directly (tests: a Hub that already has models)."""
+        t = _singular(repo_type)
+        with self.lock:
+            repo = Repo(t, repo_id, private, self._now())
+            entries = {p: self._entry(p, data) for p, data in (files or {}).items()}
+            first = self._new_commit(repo, None, "initial commit", "", entries)
+            repo.branches["main"] = first.oid
+            self.repos[(t, repo_id)] = repo
+        return repo
 
     def file_bytes(self, repo_type: str, repo_id: str, path: str, revision: str = "main") -> bytes:
         return self._blob(self.head(repo_type, repo_id, revision).files[path].sha256).read_bytes()
@@ -350,6 +373,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._delete_repo(json.loads(self._body() or b"{}"))
         if s == ["validate-yaml"] and method == "POST":
             return self._validate_yaml(json.loads(self._body() or b"{}"))
+        if len(s) == 1 and s[0] in ("models", "datasets", "spaces") and method == "GET":
+            return self._search(_singular(s[0]), query)
         if len(s) >= 3 and s[0] in ("models", "datasets", "spaces"):
             repo_type, repo_id, rest = _singular(s[0]), f"{s[1]}/{s[2]}", s[3:]
             if not rest and method == "GET":
@@ -369,6 +394,10 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._refs(repo_type, repo_id)
             if rest[:1] == ["commits"] and len(rest) == 2 and method == "GET":
                 return self._commits(repo_type, repo_id, rest[1])
+            if rest[:1] == ["discussions"] and len(rest) <= 2 and method == "GET":
+                return self._discussions(repo_type, repo_id, rest[1] if len(rest) == 2 else None)
+            if rest == ["variables"] and repo_type == "space" and method in ("GET", "POST"):
+                return self._variables(repo_type, repo_id, method)
             if rest[:1] == ["branch"] and len(rest) == 2 and method in ("POST", "DELETE"):
                 return self._branch(repo_type, repo_id, rest[1], method)
         raise HubError(404, f"no route for {method} /api/{'/'.join(s)}")
@@ -410,6 +439,25 @@ class _Handler(BaseHTTPRequestHandler):
             repo.branches["main"] = first.oid
             self.hub.repos[(repo_type, repo_id)] = repo
         self._json(200, {"url": url, "name": repo_id, "id": hashlib.sha1(repo_id.encode()).hexdigest()[:24]})
+
+    def _search(self, repo_type: str, query: dict[str, list[str]]) -> None:
+        """What ``list_models(search=..., author=..., limit=...)`` reads: public repos, sorted by id (one page)."""
+        search = query.get("search", [""])[0].lower()
+        author = query.get("author", [None])[0]
+        limit = int(query.get("limit", ["1000"])[0])
+        with self.hub.lock:
+            found = sorted(r for (t, r), repo in self.hub.repos.items()
+                           if t == repo_type and not repo.private and search in r.lower()
+                           and (author is None or r.split("/")[0] == author))
+        out = []
+        for repo_id in found[:limit]:
+            repo = self.hub.repos[(repo_type, repo_id)]
+            item = {"_id": hashlib.sha1(repo_id.encode()).hexdigest()[:24], "id": repo_id, "private": False,
+                    "likes": 0, "downloads": 0, "tags": [], "createdAt": repo.created}
+            if repo_type == "model":
+                item["modelId"] = repo_id
+            out.append(item)
+        self._json(200, out)
 
     def _delete_repo(self, payload: dict[str, Any]) -> None:
         self._require_token()
@@ -522,6 +570,19 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(200, [{"id": c.oid, "title": c.title, "message": c.message, "date": c.date,
                           "authors": [{"user": self.hub.user, "avatar": None}]} for c in history])
 
+    def _variables(self, repo_type: str, repo_id: str, method: str) -> None:
+        self._require_token()
+        repo = self._get_repo(repo_type, repo_id)
+        if method == "POST":
+            payload = json.loads(self._body() or b"{}")
+            key = payload.get("key")
+            if not isinstance(key, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+                raise HubError(400, f"invalid variable name {key!r}")
+            with self.hub.lock:
+                repo.variables[key] = {"value": str(payload.get("value", "")), "description": payload.get("description"),
+                                       "updatedAt": self.hub._now()}
+        self._json(200, repo.variables)
+
     def _branch(self, repo_type: str, repo_id: str, branch: str, method: str) -> None:
         self._require_token()
         repo = self._get_repo(repo_type, repo_id)
@@ -582,17 +643,23 @@ class _Handler(BaseHTTPRequestHandler):
     def _commit(self, repo_type: str, repo_id: str, rev: str, query: dict[str, list[str]]) -> None:
         self._require_token()
         repo = self._get_repo(repo_type, repo_id)
-        if query.get("create_pr", ["0"])[0] in ("1", "true"):
-            raise HubError(400, "pull requests are not supported by this test server")
+        create_pr = query.get("create_pr", ["0"])[0] in ("1", "true")
         lines = [json.loads(line) for line in self._body().splitlines() if line.strip()]
         if not lines or lines[0].get("key") != "header":
             raise HubError(400, "the first NDJSON line must be the commit header")
         header = lines[0]["value"]
         branch = rev.removeprefix("refs/heads/")
+        pr = re.fullmatch(r"refs/pr/(\d+)", rev)
         with self.hub.lock:
-            if branch not in repo.branches:
+            if pr:  # another commit on an open pull request
+                pull = repo.pulls.get(int(pr.group(1)))
+                if pull is None:
+                    raise HubError(404, f"Invalid rev id: {rev}", "RevisionNotFound")
+                parent = repo.commits[pull["ref"]]
+            elif branch not in repo.branches:
                 raise HubError(404, f"Invalid rev id: {rev}", "RevisionNotFound")
-            parent = repo.commits[repo.branches[branch]]
+            else:
+                parent = repo.commits[repo.branches[branch]]
             if header.get("parentCommit") and header["parentCommit"] != parent.oid:
                 raise HubError(412, "A commit has happened since. Please refresh and try again.")
             files = dict(parent.files)
@@ -619,9 +686,37 @@ class _Handler(BaseHTTPRequestHandler):
                     raise HubError(400, f"unsupported commit operation {key!r}")
             commit = self.hub._new_commit(repo, parent, header.get("summary") or "update",
                                           header.get("description") or "", files)
-            repo.branches[branch] = commit.oid
-        self._json(200, {"success": True, "commitOid": commit.oid, "pullRequestUrl": None,
+            pr_url = None
+            if create_pr:  # the commit goes to a new refs/pr/N; the branch does not move
+                num = max(repo.pulls, default=0) + 1
+                repo.pulls[num] = {"num": num, "title": header.get("summary") or "update",
+                                   "description": header.get("description") or "", "status": "open",
+                                   "createdAt": commit.date, "author": self.hub.user, "base": f"refs/heads/{branch}",
+                                   "ref": commit.oid}
+                pr_url = f"{self.hub.url}/{_PREFIX[repo_type]}{repo_id}/discussions/{num}"
+            elif pr:
+                repo.pulls[int(pr.group(1))]["ref"] = commit.oid
+            else:
+                repo.branches[branch] = commit.oid
+        self._json(200, {"success": True, "commitOid": commit.oid, "pullRequestUrl": pr_url,
                          "commitUrl": f"{self.hub.url}/{_PREFIX[repo_type]}{repo_id}/commit/{commit.oid}"})
+
+    def _discussions(self, repo_type: str, repo_id: str, num: str | None) -> None:
+        repo = self._get_repo(repo_type, repo_id)
+
+        def view(p: dict[str, Any]) -> dict[str, Any]:
+            return {"num": p["num"], "title": p["title"], "status": p["status"], "createdAt": p["createdAt"],
+                    "author": {"name": p["author"]}, "repo": {"name": repo_id, "type": repo_type},
+                    "isPullRequest": True, "pinned": False, "numComments": 1, "topReactions": []}
+
+        if num is None:
+            pulls = [view(p) for _, p in sorted(repo.pulls.items(), reverse=True)]
+            return self._json(200, {"discussions": pulls, "count": len(pulls), "start": 0, "numClosedDiscussions": 0})
+        p = repo.pulls.get(int(num)) if num.isdigit() else None
+        if p is None:
+            raise HubError(404, f"Discussion {num} not found", "DiscussionNotFound")
+        self._json(200, {**view(p), "events": [], "changes": {"base": p["base"]}, "filesWithConflicts": [],
+                         "diff": None})
 
     # -- downloads -------------------------------------------------------------------------------------
     def _resolve(self, repo_type: str, repo_id: str, rev: str, path: str, head: bool) -> None:
