@@ -58,6 +58,16 @@ def test_report_prints_the_table_then_verification_plots_and_videos(run_dir):
         "2048__paper__0.gif", "2048__paper__1.gif", "swap__paper__0.gif", "swap__paper__1.gif"]
 
 
+def test_report_videos_of_a_run_without_frames_says_so(tmp_path):
+    res = g1("eval", "--model", "random", "--games", "swap", "--episodes", "1", "--steps", "2", "--no-frames", "-o",
+             tmp_path / "nf", "--quiet")
+    assert res.returncode == 0, res.stderr
+    out = g1("report", tmp_path / "nf", "--videos", "--no-plots")
+    assert out.returncode == 0 and "videos:" not in out.stdout
+    assert "note: no GIFs written: no finished episode of this run has stored frames (was it run with --no-frames?)" \
+        in out.stderr.splitlines()
+
+
 def test_report_json_is_only_json_on_stdout(run_dir):
     out = g1("report", run_dir, "--json", "--videos")
     assert out.returncode == 0, out.stderr

@@ -78,3 +78,19 @@ def test_a_full_disk_mid_run_keeps_the_steps_and_says_how_to_continue(full_disk,
     assert done.returncode == 0, done.stderr
     assert json.loads((moved / "results.json").read_text())["complete"]
     assert run("verify", str(moved)).returncode == 0
+
+
+def test_custom_suite_options_without_games_are_refused(tmp_path):
+    out = run("eval", "--model", "random", "--suite", "smoke", "--episodes", "20", "--seed", "5", "-o", str(tmp_path / "r"))
+    assert out.returncode == 2 and out.stderr == (
+        "error: --episodes, --seed describe a custom suite: add --games to build one, or drop --episodes, --seed to "
+        "run the built-in suite 'smoke' as it is\n")
+    assert not (tmp_path / "r").exists()
+
+
+def test_suites_write_to_a_path_under_a_file(tmp_path):
+    (tmp_path / "f").write_text("keep me")
+    out = run("suites", "--write", str(tmp_path / "f" / "manifests"))
+    assert out.returncode == 2 and out.stdout == "" and out.stderr == (
+        f"error: cannot write {tmp_path / 'f' / 'manifests' / 'paper-v2.json'}: Not a directory\n")
+    assert (tmp_path / "f").read_text() == "keep me"

@@ -141,6 +141,13 @@ def test_resume_takes_options_from_run_json_and_refuses_conflicts(tmp_path):
     assert _cli("eval", "--resume").stderr.strip() == "error: --resume needs --output-dir (the run to continue)"
     no_model = _cli("eval", "-o", str(tmp_path / "x"))
     assert no_model.returncode == 2 and "--model is required" in no_model.stderr
+    from g1bench.eval.policies import RandomPolicy
+
+    Runner(suite, RandomPolicy(), tmp_path / "py", progress=False).run()  # started from Python: no command recorded
+    bare = _cli("eval", "--resume", "-o", str(tmp_path / "py"))
+    assert bare.returncode == 2 and bare.stderr == (
+        f"error: --model is required: {tmp_path / 'py'}/run.json records no command line (the run was started from "
+        "Python); give the model and suite options again\n")
 
 
 def test_resume_refuses_a_step_log_that_does_not_replay(tmp_path):
@@ -154,6 +161,87 @@ def test_resume_refuses_a_step_log_that_does_not_replay(tmp_path):
     log.write_text("".join(json.dumps(r) + "\n" for r in recs))
     with pytest.raises(RunError, match=r"2048/paper/0 step 1 does not replay: action is"):
         Runner(suite, RandomPolicy(), tmp_path / "r", resume=True, progress=False).run()
+    # the command line says so in one line, without a resume command that would fail the same way
+    args = ["--model", "random", "--games", "2048", "--episodes", "1", "--steps", "6", "--warmup", "0", "--quiet"]
+    assert _cli("eval", *args, "-o", str(tmp_path / "c")).returncode == 0
+    (tmp_path / "c" / "steps.jsonl").write_text(log.read_text())
+    out = _cli("eval", "--resume", "-o", str(tmp_path / "c"), "--quiet")
+    assert out.returncode == 2 and len(out.stderr.splitlines()) == 1, out.stderr
+    assert "step 1 does not replay" in out.stderr and "cannot resume this run" in out.stderr
+
+
+def test_a_second_writer_of_a_running_run_is_refused_and_writes_nothing(tmp_path):
+    from g1bench.eval.policies import RandomPolicy
+
+    suite = custom_suite(["swap"], episodes=2, steps=3)
+    out = tmp_path / "r"
+    first = Runner(suite, RandomPolicy(), out, progress=False)
+    first.run_dir.prepare(first.meta, resume=False)  # holds the run, as an eval in progress does
+    first.run_dir.append_steps([{"episode_id": "swap/paper/0", "step": 0}])
+    before = (out / "steps.jsonl").read_bytes()
+    with pytest.raises(RunError, match=rf"^{out} is in use by process {os.getpid()} \(another g1bench eval"):
+        Runner(suite, RandomPolicy(), out, resume=True, progress=False).run()
+    with pytest.raises(RunError, match=rf"^{out} is not empty; pass --resume"):
+        Runner(suite, RandomPolicy(), out, progress=False).run()
+    assert (out / "steps.jsonl").read_bytes() == before and not (out / "results.json").exists()
+    first.run_dir.close()
+    first.run_dir.unlock()  # the first process is gone: the run can be resumed, and the lock is free again after
+    (out / "steps.jsonl").write_bytes(b"")
+    assert Runner(suite, RandomPolicy(), out, resume=True, progress=False).run()["complete"]
+    assert Runner(suite, RandomPolicy(), out, resume=True, progress=False).run()["complete"]
+
+
+def test_resume_draws_again_the_frames_a_kill_lost(tmp_path):
+    """Frames are written off the stepping thread: a kill can lose the last ones of an episode whose steps are
+    logged. A resume draws them again, byte for byte, even when every episode is finished."""
+    from g1bench.eval.policies import RandomPolicy
+    from g1bench.eval.verify import verify_run
+
+    suite = custom_suite(["2048", "shisensho"], episodes=2, steps=4)
+    out = tmp_path / "r"
+    Runner(suite, RandomPolicy(), out, progress=False).run()
+    frames = {p.name: p.read_bytes() for p in (out / "frames").glob("*.png")}
+    lost = sorted(frames)[::3]
+    for name in lost:
+        (out / "frames" / name).unlink()
+    assert verify_run(out).notes == [f"{len(lost)} frames named in the step log are missing from frames/ (replays and "
+                                     "videos need them: `g1bench eval --resume -o RUN_DIR` draws them again)"]
+    steps = (out / "steps.jsonl").read_bytes()
+    assert Runner(suite, RandomPolicy(), out, resume=True, progress=False).run()["complete"]
+    assert {p.name: p.read_bytes() for p in (out / "frames").glob("*.png")} == frames
+    assert (out / "steps.jsonl").read_bytes() == steps
+    v = verify_run(out)
+    assert v.ok and v.notes == []
+
+
+def test_a_resume_that_adds_nothing_leaves_the_run_unchanged_and_keeps_its_start_time(tmp_path):
+    from g1bench.eval.policies import RandomPolicy
+
+    suite = custom_suite(["swap"], episodes=2, steps=3)
+    out = tmp_path / "r"
+    Runner(suite, RandomPolicy(), out, progress=False).run()
+    files = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    time.sleep(1.1)  # the clock has seconds: a rewrite would show
+    again = Runner(suite, RandomPolicy(), out, resume=True, progress=False).run()
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == files  # the same entry id on push
+    assert again == json.loads(files["results.json"])
+
+
+    class Interrupted(RandomPolicy):
+        def act(self, turns):
+            if turns[0].step == 1:
+                raise KeyboardInterrupt
+            return super().act(turns)
+
+    cut = tmp_path / "cut"
+    with pytest.raises(KeyboardInterrupt):
+        Runner(suite, Interrupted(), cut, progress=False, concurrency=1).run()
+    start = json.loads((cut / "run.json").read_text())["start_time"]
+    assert not json.loads((cut / "results.json").read_text())["complete"]
+    time.sleep(1.1)
+    resumed = Runner(suite, RandomPolicy(), cut, resume=True, progress=False).run()
+    assert resumed["complete"] and resumed == json.loads((cut / "results.json").read_text())
+    assert resumed["provenance"]["start_time"] == start < resumed["provenance"]["end_time"]  # when the run began
 
 
 def test_shards_merge_into_a_run_equal_to_an_unsharded_one(tmp_path):

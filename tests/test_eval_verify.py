@@ -83,6 +83,10 @@ RESULT_EDITS = [
      "results['swap/paper'].games_played: recorded"),
     ("a perception count without accuracy", lambda d: d["results"]["swap/paper"].update(perception_answered=1),
      "perception_accuracy: must be null exactly when"),
+    ("a 400-digit mean", lambda d: d["results"]["2048/paper"].update(mean=10 ** 400, ci95=[0, 10 ** 401]),
+     "results['2048/paper'].mean: input should be less than or equal to 9223372036854775807"),
+    ("a 400-digit count", lambda d: d["results"]["swap/paper"].update(steps=10 ** 400),
+     "results['swap/paper'].steps: input should be less than or equal to 9223372036854775807"),
     ("a tampered suite hash", lambda d: d["provenance"]["suite"].update(hash="0" * 16), "provenance.suite"),
     ("a policy that is not the run's", lambda d: d["provenance"]["policy"].update(policy="gpt-9"), "provenance.policy"),
 ]
@@ -112,6 +116,92 @@ def test_a_doctored_step_log_is_refused(good_run, tmp_path, what, index, edit, f
     edit_step(run / "steps.jsonl", index, edit)
     v = verify_run(run)
     assert not v.ok and field in v.problems[0], (what, v.problems)
+
+
+def test_steps_added_beyond_the_suite_are_refused(good_run, tmp_path):
+    run = copy_run(good_run, tmp_path / "run")
+    lines = (run / "steps.jsonl").read_text().splitlines()
+    last = json.loads(lines[-1])
+    extra = [json.dumps({**last, "step": last["step"] + k}) for k in (1, 2)]
+    (run / "steps.jsonl").write_text("\n".join(lines + extra) + "\n")
+    v = verify_run(run)
+    assert not v.ok and v.problems == [f"steps.jsonl: {last['episode_id']} has 10 steps, but the suite gives it 8"]
+
+
+TYPE_EDITS = [
+    ("game_index", "x", "game_index must be an integer >= 0, got 'x'"),
+    ("score_delta", None, "score_delta must be a number, got None"),
+    ("latency_s", 10 ** 400, f"latency_s must be a non-negative number or null, got {str(10 ** 400)[:57]}..."),
+    ("valid", 1, "valid must be true or false, got 1"),
+    ("extra", {"cost_usd": "free"}, "extra must be an object (with a non-negative cost_usd or none), got {'cost_usd': 'free'}"),
+]
+
+
+@pytest.mark.parametrize("key,value,msg", TYPE_EDITS, ids=[c[0] for c in TYPE_EDITS])
+def test_a_step_field_of_the_wrong_type_gets_one_error_line_everywhere(good_run, tmp_path, key, value, msg):
+    """A hand-edited type in a finished episode's step: every reader refuses it naming the line, none crashes."""
+    run = copy_run(good_run, tmp_path / "run")
+    edit_step(run / "steps.jsonl", 0, lambda r: r.update({key: value}))
+    where = f"{run / 'steps.jsonl'}:1: 2048/paper/0 step 0: {msg}"
+    assert verify_run(run).problems == [where]
+    again = ["--model", "oracle", "--games", "2048,swap,shisensho", "--episodes", "2", "--steps", "8", "--quiet"]
+    for cmd in (["eval", "--resume", "-o", str(run), *again], ["data", "from-run", str(run), str(tmp_path / "ds")]):
+        out = subprocess.run([sys.executable, "-m", "g1bench.cli", *cmd], env=ENV, capture_output=True, text=True,
+                             timeout=120)
+        assert out.returncode == 2 and out.stderr.splitlines() == [f"error: {where}"], (cmd, out.stderr)
+
+
+RUN_EDITS = [
+    ("options is a list", lambda d: d.update(options=[]), "run.json: 'options' must be an object, got list"),
+    ("command is text", lambda d: d.update(command="x"), "run.json: 'command' must be an object, got str"),
+    ("episodes is text", lambda d: d["suite"].update(episodes="x"), "'episodes' must be a list of episode objects"),
+    ("an episode is a number", lambda d: d["suite"]["episodes"].__setitem__(0, 5), "episodes[0] must be an object, got int"),
+    ("steps is text", lambda d: d["suite"]["episodes"][0].update(steps="8"), "episodes[0].steps must be an integer >= 1"),
+    ("a shard past its count", lambda d: d.update(shard={"index": 5, "count": 2}), "'shard' must be null or"),
+]
+
+
+@pytest.mark.parametrize("what,edit,msg", RUN_EDITS, ids=[c[0] for c in RUN_EDITS])
+def test_a_malformed_run_json_gets_one_error_line(good_run, tmp_path, what, edit, msg):
+    run = copy_run(good_run, tmp_path / "run")
+    edit_json(run / "run.json", edit)
+    steps = (run / "steps.jsonl").read_bytes()
+    v = verify_run(run)
+    assert not v.ok and msg in v.problems[0], (what, v.problems)
+    again = ["--model", "oracle", "--games", "2048,swap,shisensho", "--episodes", "2", "--steps", "8", "--quiet"]
+    for cmd in (["verify", str(run)], ["report", str(run), "--no-plots"], ["eval", "--resume", "-o", str(run), *again]):
+        out = subprocess.run([sys.executable, "-m", "g1bench.cli", *cmd], env=ENV, capture_output=True, text=True,
+                             timeout=60)
+        assert out.returncode == {"verify": 1, "report": 0, "eval": 2}[cmd[0]], (what, cmd, out.stderr)
+        assert "Traceback" not in out.stderr and msg in out.stdout + out.stderr, (what, cmd, out.stdout, out.stderr)
+    assert (run / "steps.jsonl").read_bytes() == steps
+
+
+def test_a_player_posing_as_a_baseline_is_refused(tmp_path):
+    """The leaderboard normalises between the random and oracle baselines: a consistent run whose record names
+    a baseline must hold that baseline's answers."""
+
+    class Impostor(RandomPolicy):  # plays random with seed 1, claims seed 0
+        def describe(self):
+            return {"policy": "random", "backend": "builtin", "seed": 0}
+
+    class Tuned(OraclePolicy):  # an oracle with settings the built-in one does not have
+        def describe(self):
+            return {**super().describe(), "tuned": True}
+
+    suite = custom_suite(["2048", "swap"], episodes=2, steps=6)
+    Runner(suite, Impostor(seed=1), tmp_path / "fake", progress=False).run()
+    v = verify_run(tmp_path / "fake")
+    assert not v.ok and len(v.problems) == 4  # one per episode
+    assert v.problems[0].startswith("steps.jsonl: 2048/paper/0 step ") and \
+        "in the log, but the built-in baseline 'random' answers '<answer> " in v.problems[0]
+    Runner(suite, Tuned(), tmp_path / "tuned", progress=False).run()
+    v = verify_run(tmp_path / "tuned")
+    assert not v.ok and v.problems == ["run.json policy: names the built-in baseline 'oracle' with settings it does not "
+                                       "have: {'policy': 'oracle', 'backend': 'builtin', 'depth': 2, 'tuned': True}"]
+    for policy in (RandomPolicy(seed=1), OraclePolicy(depth=1)):  # the real ones, whatever their settings
+        Runner(suite, policy, tmp_path / policy.name, progress=False).run()
+        assert verify_run(tmp_path / policy.name).ok
 
 
 def test_an_edited_answer_with_matching_results_is_still_caught(good_run, tmp_path):

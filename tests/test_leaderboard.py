@@ -352,7 +352,8 @@ def test_local_store_push_refuse_aggregate_and_fetch(smoke_runs, tmp_path, monke
     refusals = {
         "figure": smoke_runs["figure_reason"],
         "answer": smoke_runs["answer_reason"],
-        "incomplete": "is incomplete (",
+        "incomplete": f"is incomplete (0/8 episodes of smoke-v2): finish it with `g1bench eval --resume -o "
+                      f"{smoke_runs['incomplete']}`",
         "shard": "is shard 0/2 of smoke-v2: join the shards with `g1bench merge`",
         "mystery": "unknown suite 'mystery-v2': not a built-in suite",
         "custom": "uses the custom suite custom-swap-paper-e1-s3-seed0-v1: the leaderboard takes the built-in suites only",
@@ -442,7 +443,12 @@ def test_the_cli_pushes_refuses_and_exports(smoke_runs, tmp_path, capsys):
     err = capsys.readouterr().err
     assert err == f"error: {smoke_runs['answer']} does not verify: {smoke_runs['answer_reason']}\n"
     assert main(["push", str(tmp_path / "nowhere"), "--repo", store]) == 2
-    assert capsys.readouterr().err.startswith("error: ") and "Traceback" not in err
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "Traceback" not in err
+    (tmp_path / "afile").write_text("not a store")
+    for cmd in (["push", str(smoke_runs["random"])], ["leaderboard"]):
+        assert main([*cmd, "--repo", str(tmp_path / "afile")]) == 2
+        assert capsys.readouterr().err == f"error: {tmp_path / 'afile'} is a file, not a results store folder\n"
     assert main(["push", str(smoke_runs["random"]), "--repo", store, "--model-pr"]) == 2
     assert "--model-pr needs a Hub results repo" in capsys.readouterr().err
     # eval --push: a fresh run goes straight to the store

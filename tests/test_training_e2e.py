@@ -159,6 +159,19 @@ def test_bad_options_are_one_line_errors(tiny_qwen2_vl, tmp_path, capsys, monkey
         import re
 
         assert re.search(pattern, err[-1]), (pattern, err[-1])
+    (tmp_path / "broken.yaml").write_text("games: [swap\n")
+    for script in (grpo, sft, cold):  # a recipe file that is missing, a folder or not YAML
+        for config, why in (("missing.yaml", "No such file or directory: missing.yaml"), (str(tmp_path), "Is a directory"),
+                            ("broken.yaml", "while parsing a flow sequence")):
+            with pytest.raises(SystemExit) as stop:
+                script.main(["--config", config, "--output_dir", "o"])
+            err = capsys.readouterr().err.strip().splitlines()
+            assert stop.value.code == 2 and len(err) == 1 and err[0].startswith(
+                "error: cannot read the recipe (--config): ") and why in err[0], (config, err)
+    rc = sft.main(["--config", str(RECIPES / "sft.yaml"), "--model_name_or_path", str(tiny_qwen2_vl), "--dataset_name",
+                   str(tmp_path / "no-such-data"), "--output_dir", "s"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and err[-1].startswith(f"error: cannot load config all (split train) of {tmp_path / 'no-such-data'}: ")
     data = tmp_path / "cs"
     assert cold.main(["--config", str(RECIPES / "coldstart.yaml"), "--output_dir", str(data), "--games", "swap"]) == 0
     capsys.readouterr()

@@ -16,12 +16,12 @@ import sys
 from trl import TrlParser
 
 from g1bench.models.config import ModelConfig
-from g1bench.training.args import ColdStartArguments
+from g1bench.training.args import ColdStartArguments, parse_recipe
 
 
 def main(argv=None) -> int:
     parser = TrlParser((ColdStartArguments, ModelConfig))
-    args, model_config = parser.parse_args_and_config(argv)
+    args, model_config = parse_recipe(parser, argv)
     from g1bench.training.errors import USER_ERRORS
     from g1bench.training.trainers import run_coldstart
 

@@ -13,12 +13,12 @@ import sys
 
 from trl import GRPOConfig, ModelConfig, TrlParser
 
-from g1bench.training.args import GRPOScriptArguments
+from g1bench.training.args import GRPOScriptArguments, parse_recipe
 
 
 def main(argv=None) -> int:
     parser = TrlParser((GRPOScriptArguments, GRPOConfig, ModelConfig))
-    script_args, training_args, model_args = parser.parse_args_and_config(argv)
+    script_args, training_args, model_args = parse_recipe(parser, argv)
     from g1bench.training.errors import USER_ERRORS
     from g1bench.training.trainers import run_grpo
 

@@ -11,12 +11,12 @@ import sys
 
 from trl import ModelConfig, SFTConfig, TrlParser
 
-from g1bench.training.args import SFTScriptArguments
+from g1bench.training.args import SFTScriptArguments, parse_recipe
 
 
 def main(argv=None) -> int:
     parser = TrlParser((SFTScriptArguments, SFTConfig, ModelConfig))
-    script_args, training_args, model_args = parser.parse_args_and_config(argv)
+    script_args, training_args, model_args = parse_recipe(parser, argv)
     from g1bench.training.errors import USER_ERRORS
     from g1bench.training.trainers import run_sft
 

@@ -171,6 +171,7 @@ def cmd_eval(args) -> int:
     from ..core.files import clean_text
     from ..models.config import ModelError
     from .report import summary_table, write_videos
+    from .rundir import ReplayError
     from .runner import RunError, Runner, parse_shard
     from .suites import custom_suite, get_suite
 
@@ -184,7 +185,15 @@ def cmd_eval(args) -> int:
         if (problem := _apply_recorded(args)) is not None:
             return fail(problem)
     if not args.model:
+        if args.resume:  # a run started from Python records no command to take the model from
+            return fail(f"--model is required: {args.output_dir}/run.json records no command line (the run was "
+                        "started from Python); give the model and suite options again")
         return fail("--model is required (a baseline: random, random-legal, oracle; or a model id or folder)")
+    custom_only = sorted(_given_options(args) & {"difficulty", "episodes", "steps", "seed", "warmup"})
+    if custom_only and not args.games:  # else `--suite paper --episodes 20` would silently run 10 episodes
+        flags = ", ".join("--" + d for d in custom_only)
+        return fail(f"{flags} describe a custom suite: add --games to build one, or drop {flags} to run the built-in "
+                    f"suite {args.suite!r} as it is")
     try:
         shard = parse_shard(args.shard) if args.shard else None
         if args.games:
@@ -209,8 +218,9 @@ def cmd_eval(args) -> int:
 
     try:
         results = runner.run()
-    except RunError as e:
-        return fail(str(e) + (f"\n{saved()}; continue with: {resume_command(out)}" if runner.steps_saved else ""))
+    except RunError as e:  # a step that does not replay stops every resume too: no command to continue with
+        resumable = runner.steps_saved and not isinstance(e, ReplayError)
+        return fail(str(e) + (f"\n{saved()}; continue with: {resume_command(out)}" if resumable else ""))
     except ModelError as e:
         return fail(f"{e}\n{saved()}; continue with: {resume_command(out)}", 1)
     except KeyboardInterrupt:
@@ -252,8 +262,12 @@ def cmd_suites(args) -> int:
         suite = get_suite(name)
         if args.write:
             out = Path(args.write) / f"{suite.suite_id}.json"
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(json.dumps(manifest_document(suite), indent=1) + "\n")
+            try:
+                out.parent.mkdir(parents=True, exist_ok=True)
+                out.write_text(json.dumps(manifest_document(suite), indent=1) + "\n")
+            except OSError as e:
+                print(f"error: cannot write {out}: {e.strerror or e}", file=sys.stderr)
+                return 2
         games = ", ".join(suite.games())
         print(f"{suite.suite_id:<10} hash {suite.hash()}  {len(suite.episodes):>4} episodes  [{games}]  {suite.description}")
     return 0

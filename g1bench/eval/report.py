@@ -305,7 +305,11 @@ def report_command(args: Any) -> int:
         if args.videos:
             what, where = "videos", out / "videos"
             paths = write_videos(run_dir, where, progress=_progress("GIFs", where))
-            print(f"videos: {len(paths)} GIFs in {_t(where)}", file=info, flush=True)
+            if paths:
+                print(f"videos: {len(paths)} GIFs in {_t(where)}", file=info, flush=True)
+            else:
+                print("note: no GIFs written: no finished episode of this run has stored frames (was it run with "
+                      "--no-frames?)", file=sys.stderr, flush=True)
     except KeyboardInterrupt:
         print(f"\ninterrupted: the {what} in {_t(where)} are incomplete (finished files are whole); run the report "
               "again to write them all", file=sys.stderr)

@@ -47,7 +47,9 @@ class ResultsError(ValueError):
     message names the field."""
 
 
-Number = Union[StrictInt, StrictFloat]
+#: an integer that float arithmetic takes (a 400-digit one would overflow every mean and ratio computed from it)
+Int = Annotated[StrictInt, Field(ge=-(2 ** 63), le=2 ** 63 - 1)]
+Number = Union[Int, StrictFloat]
 NonNegative = Annotated[Number, Field(ge=0)]
 Rate = Optional[Annotated[Number, Field(ge=0, le=1)]]
 
@@ -62,24 +64,24 @@ class GroupResult(_Strict):
     game: StrictStr = Field(description="game name (g1bench games)")
     difficulty: StrictStr = Field(description="difficulty preset")
     metric: StrictStr = Field(description="what `mean` measures (the paper metric of the game)")
-    n: Annotated[StrictInt, Field(ge=1)] = Field(description="episodes in the cell")
+    n: Annotated[Int, Field(ge=1)] = Field(description="episodes in the cell")
     mean: Number = Field(description="mean paper metric per episode")
     std: NonNegative = Field(description="sample standard deviation over episodes (0 for n = 1)")
     ci95: Annotated[list[Number], Field(min_length=2, max_length=2)] = Field(
         description="95% percentile-bootstrap interval of the mean [low, high]")
-    steps: Annotated[StrictInt, Field(ge=0)] = Field(description="policy steps played in the cell")
+    steps: Annotated[Int, Field(ge=0)] = Field(description="policy steps played in the cell")
     success_rate: Rate = None
     parse_failure_rate: Rate = None
     invalid_action_rate: Rate = Field(None, description="among answers that parsed")
     format_rate: Rate = None
-    perception_answered: Annotated[StrictInt, Field(ge=0)] = Field(description="answers with a <perception> block")
+    perception_answered: Annotated[Int, Field(ge=0)] = Field(description="answers with a <perception> block")
     perception_accuracy: Rate = Field(None, description="exact perception among answers with a block (P_acc)")
     reasoning_accuracy: Rate = Field(None, description="success given correct perception (R_acc)")
     mean_output_tokens: Optional[NonNegative] = None
     mean_input_tokens: Optional[NonNegative] = None
     mean_latency_s: Optional[NonNegative] = None
     cost_usd: Optional[NonNegative] = Field(None, description="total cost of the cell's requests, where priced")
-    games_played: Annotated[StrictInt, Field(ge=0)] = Field(description="games started (a game that ends "
+    games_played: Annotated[Int, Field(ge=0)] = Field(description="games started (a game that ends "
                                                                         "inside the budget continues with the next)")
     answer_grammar: Optional[StrictStr] = Field(None, description="how answers were read (g1 or lenient)")
     prompt_version: Optional[StrictStr] = Field(None, description="the prompt text version shown")
@@ -87,14 +89,14 @@ class GroupResult(_Strict):
 
 class SuiteRef(_Strict):
     name: StrictStr
-    version: StrictInt
+    version: Int
     suite_id: StrictStr
     hash: StrictStr
 
 
 class Shard(_Strict):
-    index: Annotated[StrictInt, Field(ge=0)]
-    count: Annotated[StrictInt, Field(ge=1)]
+    index: Annotated[Int, Field(ge=0)]
+    count: Annotated[Int, Field(ge=1)]
 
 
 class Provenance(_Strict):
@@ -118,8 +120,8 @@ class Results(_Strict):
 
     schema_: Literal["g1bench-results/2"] = Field(alias="schema")
     complete: StrictBool
-    episodes_done: Annotated[StrictInt, Field(ge=0)]
-    episodes_total: Annotated[StrictInt, Field(ge=0)]
+    episodes_done: Annotated[Int, Field(ge=0)]
+    episodes_total: Annotated[Int, Field(ge=0)]
     provenance: Provenance
     results: dict[str, GroupResult]
 

@@ -6,6 +6,7 @@
     steps.jsonl     the step log: one JSON object per answered step, appended and fsynced once per round
     frames/<id>.png every distinct frame once, named by its render inputs (written by a background thread)
     results.json    the summary (schema in :mod:`g1bench.eval.results`), written atomically at the end
+    .lock           held (flock) by the one process writing the run; it names that process
 
 The step log is the run's ground truth: every figure of ``results.json`` is recomputed from it by
 ``g1bench verify``, and ``--resume`` rebuilds every unfinished episode from it, so no answer a policy gave
@@ -17,6 +18,7 @@ still read; resuming one moves its finished episodes into a step log first.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from collections import deque
@@ -28,6 +30,7 @@ import numpy as np
 
 from ..core.files import FileFormatError, check_regular, loads, read_json, write_atomic
 from ..render.png import encode_png
+from .steps import record_problem
 
 RUN_FORMAT = "g1bench-run/2"
 STEPS_FILE = "steps.jsonl"
@@ -36,10 +39,21 @@ LEGACY_EPISODES_FILE = "episodes.jsonl"
 MAX_LINE_BYTES = 16 * 1024 * 1024
 #: keys every step-log line has
 STEP_KEYS = ("episode_id", "step")
+#: the lock file a writing process holds, so two resumes of one run cannot both append to its step log
+LOCK_FILE = ".lock"
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: runs are not locked
+    fcntl = None
 
 
 class RunError(RuntimeError):
     """The run directory cannot be used as asked (not empty, another suite, corrupt, unwritable)."""
+
+
+class ReplayError(RunError):
+    """A recorded step does not replay (an edited log, or other game rules): resuming again cannot help."""
 
 
 def _oserror(path: Path, e: OSError, doing: str) -> RunError:
@@ -64,6 +78,7 @@ class RunDir:
         self._log = None
         self._syncer: ThreadPoolExecutor | None = None
         self._sync: Future | None = None
+        self._lock = None
 
     # -- opening -------------------------------------------------------------------------------------
     def prepare(self, meta: dict[str, Any], resume: bool) -> dict[str, list[dict[str, Any]]]:
@@ -84,23 +99,75 @@ class RunDir:
                 raise RunError(f"{p} is not empty; pass --resume to continue that run or choose another --output-dir")
             old = read_run_json(p)
             check_same_run(old, meta, p)
+            meta["start_time"] = old.get("start_time") or meta.get("start_time")  # the run began then, not now
+            self._take_lock()
             try:
-                self.frames.mkdir(exist_ok=True)
-            except OSError as e:
-                raise _oserror(self.frames, e, "create") from None
-            self._saved_frames = {q.stem for q in self.frames.glob("*.png")}
-            self._adopt_legacy()
-            steps = self._read_and_trim()
-            self._open_log()
+                try:
+                    self.frames.mkdir(exist_ok=True)
+                except OSError as e:
+                    raise _oserror(self.frames, e, "create") from None
+                self._saved_frames = {q.stem for q in self.frames.glob("*.png")}
+                self._adopt_legacy()
+                steps = self._read_and_trim()
+                self._open_log()
+            except BaseException:
+                self.unlock()
+                raise
             return steps
         try:
             p.mkdir(parents=True, exist_ok=True)
-            self.frames.mkdir(exist_ok=True)
-            write_atomic(self.run_json, meta)
         except OSError as e:
             raise _oserror(p, e, "create the run directory") from None
-        self._open_log()
+        self._take_lock()
+        try:
+            if _non_empty(p):  # another process started a run here since the check above
+                raise RunError(f"{p} is not empty; pass --resume to continue that run or choose another --output-dir")
+            try:
+                self.frames.mkdir(exist_ok=True)
+                write_atomic(self.run_json, meta)
+            except OSError as e:
+                raise _oserror(p, e, "create the run directory") from None
+            self._open_log()
+        except BaseException:
+            self.unlock()
+            raise
         return {}
+
+    def _take_lock(self) -> None:
+        """Hold the run's lock file (an exclusive flock) until :meth:`unlock`; RunError naming the other
+        process if one holds it. Without it, two resumes of one run would both append to its step log."""
+        if fcntl is None:
+            return
+        path = self.path / LOCK_FILE
+        try:
+            f = open(path, "a+b")
+        except OSError as e:
+            raise _oserror(path, e, "open the lock file") from None
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                f.close()  # a filesystem without locks (ENOLCK, EOPNOTSUPP): run unlocked, as before
+                return
+            f.seek(0)
+            holder = f.read(200).decode(errors="replace").strip()
+            f.close()
+            who = f"process {holder}" if holder.isdigit() else "another process"
+            raise RunError(f"{self.path} is in use by {who} (another g1bench eval or --resume of this run); "
+                           "wait for it to finish or stop it, then resume") from None
+        try:
+            f.truncate(0)
+            f.write(f"{os.getpid()}\n".encode())
+            f.flush()
+        except OSError:
+            pass  # the pid is only for the message above; the lock holds without it
+        self._lock = f
+
+    def unlock(self) -> None:
+        """Release the run's lock (after the last write of this process to the run)."""
+        if self._lock is not None:
+            self._lock.close()  # closing the file releases the flock
+            self._lock = None
 
     def _open_log(self) -> None:
         try:
@@ -162,6 +229,11 @@ class RunDir:
             except OSError as e:
                 raise _oserror(self.steps_file, e, "write") from None
 
+    @property
+    def saved_frames(self) -> frozenset[str]:
+        """The ids of the frames stored (or being stored) in ``frames/``."""
+        return frozenset(self._saved_frames)
+
     def save_frame(self, frame: np.ndarray, fid: str) -> None:
         """Store a frame once under its id (PNG, written by a background thread with bounded backlog)."""
         if fid in self._saved_frames:
@@ -187,11 +259,21 @@ class RunDir:
         tmp.write_bytes(encode_png(frame))
         os.replace(tmp, self.frames / f"{fid}.png")
 
-    def write_results(self, results: dict[str, Any]) -> None:
+    def write_results(self, results: dict[str, Any]) -> dict[str, Any]:
+        """Write ``results.json`` atomically and return what the file holds. A file that differs from
+        ``results`` only in when and where it was written (end time, hardware) is kept as it is: a resume
+        that adds nothing leaves the run byte for byte the same (so it is not a new leaderboard entry)."""
+        try:
+            old = read_json(self.results_file) if self.results_file.is_file() else None
+        except FileFormatError:
+            old = None
+        if isinstance(old, dict) and _without_when(old) == _without_when(results):
+            return old
         try:
             write_atomic(self.results_file, results)
         except OSError as e:
             raise _oserror(self.results_file, e, "write") from None
+        return results
 
     def close(self) -> None:
         """Wait for pending frame writes and close the step log (raises RunError if a write failed)."""
@@ -216,9 +298,17 @@ class RunDir:
             raise _oserror(self.frames, error, "write a frame in")
 
 
+def _without_when(results: Mapping[str, Any]) -> dict[str, Any]:
+    """``results`` without the fields that say when and where it was written."""
+    prov = results.get("provenance")
+    if not isinstance(prov, dict):
+        return dict(results)
+    return {**results, "provenance": {k: v for k, v in prov.items() if k not in ("end_time", "hardware")}}
+
+
 def _non_empty(p: Path) -> bool:
     try:
-        return any(p.iterdir())
+        return any(q.name != LOCK_FILE for q in p.iterdir())
     except OSError as e:
         raise _oserror(p, e, "read") from None
 
@@ -239,6 +329,14 @@ def read_run_json(run_dir: str | os.PathLike) -> dict[str, Any]:
         raise RunError(f"{e}; not a usable run directory") from None
     if not isinstance(data, dict) or not isinstance(data.get("suite"), dict) or not isinstance(data.get("policy"), dict):
         raise RunError(f"{p}: not a g1bench run.json (it needs the 'suite' and 'policy' objects)")
+    for key in ("options", "command"):
+        if data.get(key) is not None and not isinstance(data[key], dict):
+            raise RunError(f"{p}: '{key}' must be an object, got {type(data[key]).__name__}; not a usable run.json")
+    shard = data.get("shard")
+    if shard is not None and not (isinstance(shard, dict) and all(
+            isinstance(shard.get(k), int) and not isinstance(shard.get(k), bool) for k in ("index", "count"))
+            and 0 <= shard["index"] < shard["count"]):
+        raise RunError(f"{p}: 'shard' must be null or {{\"index\": I, \"count\": N}} with 0 <= I < N, got {shard!r}")
     return data
 
 
@@ -248,6 +346,9 @@ def check_same_run(old: Mapping[str, Any], new: Mapping[str, Any], where: Path) 
     if o.get("hash") != n["hash"]:
         raise RunError(f"{where} holds suite {o.get('suite_id')} (hash {o.get('hash')}), not {n['suite_id']} "
                        f"(hash {n['hash']}); resume needs the same suite")
+    if [e.to_dict() for e in run_suite(old).episodes] != n["episodes"]:  # the hash alone can be copied
+        raise RunError(f"{where}/run.json: its suite's episodes differ from {n['suite_id']}'s under the same hash "
+                       "(the file was edited); cannot resume this run")
     if old.get("policy") != new["policy"]:
         raise RunError(f"{where} was run with policy {old.get('policy')}, not {new['policy']}; "
                        "resume needs the same policy settings")
@@ -300,6 +401,9 @@ def read_steps_file(path: str | os.PathLike) -> tuple[dict[str, list[dict[str, A
             if not isinstance(rec, dict) or not isinstance(rec.get("episode_id"), str) or \
                     isinstance(rec.get("step"), bool) or not isinstance(rec.get("step"), int):
                 raise RunError(f"{path}:{n}: a step record is a JSON object with 'episode_id' (text) and 'step' (integer)")
+            problem = record_problem(rec)
+            if problem is not None:
+                raise RunError(f"{path}:{n}: {rec['episode_id']} step {rec['step']}: {problem}")
             steps = out.setdefault(rec["episode_id"], [])
             k = rec["step"]
             if k < len(steps):
@@ -389,5 +493,5 @@ def load_episodes(run_dir: str | os.PathLike) -> list[dict[str, Any]]:
     return out
 
 
-__all__ = ["RunDir", "RunError", "RUN_FORMAT", "STEPS_FILE", "read_run_json", "read_steps_file",
+__all__ = ["RunDir", "RunError", "ReplayError", "RUN_FORMAT", "STEPS_FILE", "LOCK_FILE", "read_run_json", "read_steps_file",
            "read_legacy_episodes", "load_episodes", "episode_record", "run_suite", "check_same_run"]

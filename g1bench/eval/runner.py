@@ -29,7 +29,7 @@ from ..core.env import G1Env
 from .metrics import step_score, summarize
 from .policies import Answer, Policy, Turn
 from .results import SCHEMA
-from .rundir import (RUN_FORMAT, RunDir, RunError, episode_record, load_episodes, read_legacy_episodes,
+from .rundir import (RUN_FORMAT, ReplayError, RunDir, RunError, episode_record, load_episodes, read_legacy_episodes,
                      read_steps_file)
 from .steps import diff_step, play_answer
 from .suites import EpisodeSpec, Suite, start_game
@@ -137,11 +137,17 @@ class Runner:
     def run(self) -> dict[str, Any]:
         recorded = self.run_dir.prepare(self.meta, self.resume)
         todo: list[tuple[EpisodeSpec, list[dict[str, Any]]]] = []
+        redraw: list[tuple[EpisodeSpec, list[dict[str, Any]]]] = []
+        saved = self.run_dir.saved_frames
         for spec in self.episodes:
             steps = recorded.get(spec.episode_id, [])[: spec.steps]
             self.steps_saved += len(steps)
             if len(steps) == spec.steps:
                 self._scores.setdefault(spec.game, []).append(episode_record(spec, steps)["score"])
+                if self.save_frames and any(s.get("frame") not in saved for s in steps if s.get("frame")):
+                    # a kill lost frames still being written when the episode's last steps were logged:
+                    # replaying it draws them again (unfinished episodes are replayed anyway)
+                    redraw.append((spec, steps))
             else:
                 todo.append((spec, steps))
         del recorded
@@ -162,6 +168,8 @@ class Runner:
 
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="g1bench-policy")
         try:
+            for spec, steps in redraw:
+                self._start(spec, steps).env.close()
             inflight: deque = deque()
             for _ in range(self.concurrency):
                 cohort = refill([])
@@ -192,8 +200,10 @@ class Runner:
             try:
                 self.run_dir.close()
             finally:
-                results = self.results()
-                self.run_dir.write_results(results)
+                try:
+                    results = self.run_dir.write_results(self.results())
+                finally:
+                    self.run_dir.unlock()
         return results
 
     def _progress_bar(self, total: int):
@@ -218,9 +228,9 @@ class Runner:
             diffs = diff_step(rec, replayed)
             if diffs:
                 field, was, now = diffs[0]
-                raise RunError(f"{self.run_dir.steps_file}: {spec.episode_id} step {rec['step']} does not replay: "
-                               f"{field} is {was!r} in the log but {now!r} now (the log was edited, or written by "
-                               "other game rules); cannot resume this run")
+                raise ReplayError(f"{self.run_dir.steps_file}: {spec.episode_id} step {rec['step']} does not replay: "
+                                  f"{field} is {was!r} in the log but {now!r} now (the log was edited, or written by "
+                                  "other game rules); cannot resume this run")
         return ep
 
     def _observe(self, ep: _Live) -> None:

@@ -8,6 +8,7 @@ replay that disagrees with the log on any of them means the log was edited or ma
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -65,6 +66,51 @@ def play_answer(env: G1Env, *, episode_id: str, step: int, game_index: int, inva
     return record
 
 
+def _is_int(x: Any, low: int | None = None) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool) and (low is None or x >= low)
+
+
+def _is_number(x: Any, low: float | None = None) -> bool:
+    """A finite JSON number of a size the metrics' float arithmetic takes (an int of 400 digits is not)."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return False
+    if not (math.isfinite(x) if isinstance(x, float) else -2 ** 63 <= x < 2 ** 63):
+        return False
+    return low is None or x >= low
+
+
+#: (field, type check, what it must be, required) of the step fields the results are computed from
+_RECORD_CHECKS = (
+    ("game_index", lambda x: _is_int(x, 0), "an integer >= 0", False),
+    ("score_delta", _is_number, "a number", True),
+    ("reward", _is_number, "a number", False),
+    ("valid", lambda x: isinstance(x, bool), "true or false", True),
+    ("success", lambda x: isinstance(x, bool), "true or false", True),
+    ("parse_error", lambda x: x is None or isinstance(x, str), "text or null", False),
+    ("has_perception", lambda x: x is None or isinstance(x, bool), "true, false or null", False),
+    ("perception_ok", lambda x: x is None or isinstance(x, bool), "true, false or null", False),
+    ("format_ok", lambda x: x is None or isinstance(x, bool), "true, false or null", False),
+    ("input_tokens", lambda x: x is None or _is_int(x, 0), "a non-negative integer or null", False),
+    ("output_tokens", lambda x: x is None or _is_int(x, 0), "a non-negative integer or null", False),
+    ("latency_s", lambda x: x is None or _is_number(x, 0), "a non-negative number or null", False),
+    ("extra", lambda x: isinstance(x, dict) and (x.get("cost_usd") is None or _is_number(x["cost_usd"], 0)),
+     "an object (with a non-negative cost_usd or none)", False),
+)
+
+
+def record_problem(rec: dict[str, Any]) -> str | None:
+    """What is wrong with the types of a recorded step's fields that the results are computed from, if anything
+    (a step log can be edited by hand: such a record must be refused with a reason, not crash the reader)."""
+    for key, ok, want, required in _RECORD_CHECKS:
+        if key not in rec:
+            if required:
+                return f"a step record needs '{key}'"
+        elif not ok(rec[key]):
+            shown = repr(rec[key])
+            return f"{key} must be {want}, got {shown if len(shown) <= 60 else shown[:57] + '...'}"
+    return None
+
+
 def diff_step(recorded: dict[str, Any], replayed: dict[str, Any]) -> list[tuple[str, Any, Any]]:
     """The deterministic fields on which a recorded step and its replay disagree: (field, recorded, replay)."""
     out = []
@@ -77,4 +123,4 @@ def diff_step(recorded: dict[str, Any], replayed: dict[str, Any]) -> list[tuple[
     return out
 
 
-__all__ = ["DETERMINISTIC_FIELDS", "POLICY_FIELDS", "play_answer", "diff_step", "fallback_move"]
+__all__ = ["DETERMINISTIC_FIELDS", "POLICY_FIELDS", "play_answer", "diff_step", "fallback_move", "record_problem"]

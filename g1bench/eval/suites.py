@@ -183,9 +183,46 @@ class Suite:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Suite":
-        eps = tuple(EpisodeSpec(**{k: v for k, v in e.items()}) for e in d["episodes"])
-        return cls(name=d["name"], version=int(d["version"]), episodes=eps, description=d.get("description", ""),
-                   invalid_answer=dict(d.get("invalid_answer", PAPER_INVALID_ANSWER)))
+        """The suite a :meth:`to_dict` record describes (ValueError naming the field when it is malformed:
+        records are read back from run files anyone may have edited)."""
+        if not isinstance(d, Mapping):
+            raise ValueError(f"a suite record is an object, got {type(d).__name__}")
+        if not isinstance(d.get("episodes"), list):
+            raise ValueError("'episodes' must be a list of episode objects")
+        eps = tuple(_episode_from_dict(e, i) for i, e in enumerate(d["episodes"]))
+        if len({e.episode_id for e in eps}) != len(eps):
+            raise ValueError("two episodes share a game, difficulty and index (episode ids must be unique)")
+        name, version, invalid = d.get("name"), d.get("version"), d.get("invalid_answer", PAPER_INVALID_ANSWER)
+        if not isinstance(name, str) or not _is_int(version):
+            raise ValueError("'name' must be text and 'version' an integer")
+        if not isinstance(invalid, Mapping) or not all(isinstance(v, str) for v in invalid.values()):
+            raise ValueError("'invalid_answer' must map games to text")
+        description = d.get("description", "")
+        return cls(name=name, version=version, episodes=eps, description=description if isinstance(description, str) else "",
+                   invalid_answer=dict(invalid))
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _episode_from_dict(e: Any, i: int) -> EpisodeSpec:
+    """One episode of a suite record, with the types :class:`EpisodeSpec` needs."""
+    if not isinstance(e, Mapping):
+        raise ValueError(f"episodes[{i}] must be an object, got {type(e).__name__}")
+    unknown = set(e) - {"game", "difficulty", "seed", "steps", "warmup", "overrides", "index"}
+    if unknown:
+        raise ValueError(f"episodes[{i}] has unknown fields {sorted(unknown)}")
+    if not isinstance(e.get("game"), str) or not isinstance(e.get("difficulty"), str):
+        raise ValueError(f"episodes[{i}]: 'game' and 'difficulty' must be text")
+    for k, low in (("seed", 0), ("steps", 1), ("warmup", 0), ("index", 0)):
+        if k in e and not (_is_int(e[k]) and e[k] >= low):
+            raise ValueError(f"episodes[{i}].{k} must be an integer >= {low}, got {e[k]!r}")
+    if "seed" not in e or "steps" not in e:
+        raise ValueError(f"episodes[{i}] needs 'seed' and 'steps'")
+    if not isinstance(e.get("overrides", {}), Mapping):
+        raise ValueError(f"episodes[{i}].overrides must be an object")
+    return EpisodeSpec(**e)
 
 
 @lru_cache(maxsize=None)

@@ -8,7 +8,11 @@ A run verifies when
    episodes in the run or shard, scores within what the game allows in the step budget);
 3. replaying the step log through the env reproduces every recorded step (state hashes, frames, parsed
    actions, rewards, perception checks), and every figure of ``results.json`` recomputed from the
-   replayed log equals the recorded one.
+   replayed log equals the recorded one;
+4. a run that names one of g1bench's built-in baselines (``random``, ``random-legal``, ``oracle``) holds
+   that baseline's answers: each is asked again at the replayed state (they depend only on the state, the
+   episode and the step), so no other player can pose as a baseline (the leaderboard's overall score is
+   normalised between two of them).
 
 Any mismatch is reported naming the field and both values. The leaderboard accepts only runs that verify.
 """
@@ -28,7 +32,7 @@ from ..core.files import clean_text
 from .metrics import max_episode_score
 from .results import ResultsError, load
 from .rundir import LEGACY_EPISODES_FILE, STEPS_FILE, RunError, read_run_json, read_steps_file, run_suite
-from .steps import diff_step, play_answer
+from .steps import diff_step, play_answer, record_problem
 from .suites import SUITES, Suite, get_suite, start_game
 
 #: at most this many problems are listed (the first one is usually the cause of the rest)
@@ -208,20 +212,29 @@ def _verify(v: Verification, run: dict[str, Any], results: dict[str, Any], logge
     _check_bounds(v, results, episodes)
 
     # -- replay the step log -------------------------------------------------------------------------
+    baseline = _baseline(run["policy"])
+    if baseline is False:
+        _fail(v, f"run.json policy: names the built-in baseline {run['policy'].get('policy')!r} with settings it "
+                 f"does not have: {run['policy']}", True)
     ids = {e.episode_id for e in episodes}
     strays = sorted(set(logged) - ids)
     if strays:
         _fail(v, f"{STEPS_FILE}: steps of episodes that are not in this run: {strays[:3]}")
+    for spec in episodes:  # a runner never logs a step past the budget: extra steps were added by hand
+        if len(logged.get(spec.episode_id, ())) > spec.steps:
+            _fail(v, f"{STEPS_FILE}: {spec.episode_id} has {len(logged[spec.episode_id])} steps, but the suite gives it "
+                     f"{spec.steps}")
     replayed: dict[str, list[dict[str, Any]]] = {}
     for spec in episodes:
         recorded = logged.get(spec.episode_id, [])[: spec.steps]
         if recorded:
-            replayed[spec.episode_id] = _replay(v, spec, suite, recorded, frames_dir is not None)
+            replayed[spec.episode_id] = _replay(v, spec, suite, recorded, frames_dir is not None, baseline)
     if frames_dir is not None:
         missing = {s["frame"] for steps in replayed.values() for s in steps if s.get("frame")} - \
             ({p.stem for p in frames_dir.glob("*.png")} if frames_dir.is_dir() else set())
         if missing:
-            v.notes.append(f"{len(missing)} frames named in the step log are missing from frames/ (replays will lack them)")
+            v.notes.append(f"{len(missing)} frames named in the step log are missing from frames/ (replays and videos "
+                           "need them: `g1bench eval --resume -o RUN_DIR` draws them again)")
     if v.problems:
         return
 
@@ -266,9 +279,27 @@ def _check_bounds(v: Verification, results: dict[str, Any], episodes) -> None:
                      f"steps make {g['n'] * specs[0].steps}")
 
 
-def _replay(v: Verification, spec, suite: Suite, recorded: list[dict[str, Any]], frames: bool) -> list[dict[str, Any]]:
+def _baseline(policy: dict[str, Any]):
+    """The built-in baseline a run's policy record names (a fresh instance with its settings), None when it
+    names none, False when it names one with settings that baseline does not have."""
+    from .policies import BASELINES
+
+    if policy.get("backend") != "builtin" or policy.get("policy") not in BASELINES:
+        return None
+    try:
+        baseline = BASELINES[policy["policy"]](**{k: x for k, x in policy.items() if k not in ("policy", "backend")})
+    except (TypeError, ValueError):
+        return False
+    return baseline if baseline.describe() == policy else False
+
+
+def _replay(v: Verification, spec, suite: Suite, recorded: list[dict[str, Any]], frames: bool,
+            baseline=None) -> list[dict[str, Any]]:
     """Replay one episode's recorded answers from its start state; returns the replayed records (which
-    equal the recorded ones when the episode verifies)."""
+    equal the recorded ones when the episode verifies). With ``baseline``, each recorded answer must also be
+    the one that baseline gives at the replayed state."""
+    from .policies import Turn
+
     try:
         env = _replay_env(spec, frames)
         game_index = start_game(spec, env, 0)
@@ -287,6 +318,8 @@ def _replay(v: Verification, spec, suite: Suite, recorded: list[dict[str, Any]],
         if problems:
             _fail(v, f"{STEPS_FILE}: {spec.episode_id} step {rec['step']}: {problems}")
             return out
+        turn = None if baseline is None else Turn(game=spec.game, frame=None, prompt=env.prompt, state=env.get_state(),
+                                                  episode=spec.episode_id, step=rec["step"])
         replayed = play_answer(env, episode_id=spec.episode_id, step=rec["step"], game_index=game_index,
                                invalid_rule=invalid, before=before, frame_id=frame_id, answer=rec)
         diffs = diff_step(rec, replayed)
@@ -295,6 +328,13 @@ def _replay(v: Verification, spec, suite: Suite, recorded: list[dict[str, Any]],
             _fail(v, f"{STEPS_FILE}: {spec.episode_id} step {rec['step']}: {field_} is {_short(was)} in the log, "
                      f"{_short(now)} on replay")
             return out
+        if turn is not None:
+            want = baseline.act([turn])[0].text
+            if rec.get("answer") != want:
+                _fail(v, f"{STEPS_FILE}: {spec.episode_id} step {rec['step']}: answer is {_short(rec.get('answer'))} in "
+                         f"the log, but the built-in baseline {baseline.name!r} answers {_short(want)} there "
+                         "(another player posing as the baseline)")
+                return out
         v.steps_replayed += 1
         out.append(rec)
         if rec["step"] + 1 < spec.steps and replayed["terminated"]:
@@ -323,17 +363,12 @@ def _replay_env(spec, frames: bool):
 
 
 def _policy_fields(rec: dict[str, Any]) -> str | None:
-    """What is wrong with the fields a policy reported (tokens, latency), if anything."""
-    for k in ("input_tokens", "output_tokens"):
-        x = rec.get(k)
-        if x is not None and (isinstance(x, bool) or not isinstance(x, int) or x < 0):
-            return f"{k} must be a non-negative integer or null, got {_short(x)}"
-    x = rec.get("latency_s")
-    if x is not None and (isinstance(x, bool) or not isinstance(x, (int, float)) or x < 0):
-        return f"latency_s must be a non-negative number or null, got {_short(x)}"
-    if not isinstance(rec.get("answer"), (str, int, list)) and rec.get("answer") is not None:
-        return f"answer must be text, got {type(rec.get('answer')).__name__}"
-    return None
+    """What is wrong with the types of a record's fields (tokens, latency, counts, the answer), if anything: a
+    run directory's step log is checked as it is read, an entry's records here."""
+    problem = record_problem(rec)
+    if problem is None and not isinstance(rec.get("answer"), (str, int, list)) and rec.get("answer") is not None:
+        problem = f"answer must be text, got {type(rec.get('answer')).__name__}"
+    return problem
 
 
 def _short(x: Any) -> str:

@@ -62,7 +62,7 @@ def check_run(run_dir: str | os.PathLike, frames: bool = False):
     where = clean_text(str(run_dir), keep_newlines=False)
     if not v.ok:
         raise PushRefused(f"{where} does not verify: {v.problems[0] if v.problems else 'unknown reason'}")
-    reason = refusal_reason(v, where)
+    reason = refusal_reason(v, where, run_dir=where)
     if reason:
         raise PushRefused(reason)
     return v

@@ -255,6 +255,8 @@ class LocalStore(Store):
 
     def __init__(self, root: str | os.PathLike | None = None):
         self.root = Path(root).expanduser() if root is not None else default_local_dir()
+        if self.root.exists() and not self.root.is_dir():  # else a mistyped path reads as an empty leaderboard
+            raise StoreError(f"{self.root} is a file, not a results store folder")
 
     def describe(self) -> str:
         return str(self.root)

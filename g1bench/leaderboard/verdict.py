@@ -16,11 +16,14 @@ from typing import Any, Mapping
 from .. import __version__
 
 #: bump when what a verdict checks or holds changes (cached verdicts of another version are ignored)
-VERDICT_VERSION = "g1bench-verdict/1"
+VERDICT_VERSION = "g1bench-verdict/2"  # 2: a baseline entry must hold that baseline's answers
 
 
-def refusal_reason(v: Any, where: str) -> str | None:
-    """Why the leaderboard does not take a verified run (a shard, incomplete, a custom suite), else None."""
+def refusal_reason(v: Any, where: str, run_dir: str | None = None) -> str | None:
+    """Why the leaderboard does not take a verified run (a shard, incomplete, a custom suite), else None.
+    ``run_dir``: the run's directory, named in the command that finishes an incomplete run."""
+    import shlex
+
     from ..eval.suites import SUITES
 
     run = v.run or {}
@@ -31,7 +34,7 @@ def refusal_reason(v: Any, where: str) -> str | None:
     if not v.complete:
         r = v.results or {}
         return (f"{where} is incomplete ({r.get('episodes_done')}/{r.get('episodes_total')} episodes of {v.suite_id}): "
-                "finish it with `g1bench eval --resume -o RUN_DIR`")
+                f"finish it with `g1bench eval --resume -o {shlex.quote(run_dir) if run_dir else 'RUN_DIR'}`")
     if v.suite_kind != "built-in":
         return (f"{where} uses the custom suite {v.suite_id}: the leaderboard takes the built-in suites only "
                 f"({', '.join(SUITES)})")

@@ -99,4 +99,19 @@ class ColdStartArguments:
     overwrite: bool = field(default=False, metadata={"help": "replace a previous g1bench dataset in output_dir"})
 
 
-__all__ = ["ColdStartArguments", "GRPOScriptArguments", "SFTScriptArguments"]
+def parse_recipe(parser, argv=None) -> tuple:
+    """``parser.parse_args_and_config(argv)`` for a recipe script (a ``trl.TrlParser``): a ``--config`` file that
+    is missing, not a file or not YAML ends the script with one ``error:`` line (exit 2), as a bad flag does."""
+    import sys
+
+    import yaml
+
+    try:
+        return parser.parse_args_and_config(argv)
+    except (OSError, yaml.YAMLError) as e:
+        why = f"{e.strerror}: {e.filename}" if isinstance(e, OSError) and e.strerror else " ".join(str(e).split())
+        print(f"error: cannot read the recipe (--config): {why}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+__all__ = ["ColdStartArguments", "GRPOScriptArguments", "SFTScriptArguments", "parse_recipe"]

@@ -245,7 +245,12 @@ def sft_dataset(script_args: Any):
 
     if not script_args.dataset_name:
         raise PreflightError("--dataset_name is required: a cold-start dataset (training/build_coldstart.py)")
-    ds = load_dataset(script_args.dataset_name, script_args.dataset_config, split=script_args.dataset_train_split)
+    try:
+        ds = load_dataset(script_args.dataset_name, script_args.dataset_config, split=script_args.dataset_train_split)
+    except (OSError, ValueError) as e:  # no such folder or Hub dataset (offline: a ConnectionError), config or split
+        raise PreflightError(f"cannot load config {script_args.dataset_config} (split {script_args.dataset_train_split}) "
+                             f"of {script_args.dataset_name}: {str(e).splitlines()[0] if str(e) else type(e).__name__}"
+                             ) from None
     missing = [c for c in ("images", "messages") if c not in ds.column_names]
     if missing:
         raise PreflightError(f"{script_args.dataset_name} has no {missing} column(s): not a cold-start dataset")
