@@ -40,14 +40,20 @@ def cmd_games(args) -> int:
     for name, cls in GAMES.items():
         if args.game and name != args.game:
             continue
-        print(f"{name}  (gymnasium id g1bench/{cls.env_name}-v{cls.version}, prompt {cls.prompt_version})")
+        print(f"{name}  (gymnasium id g1bench/{cls.env_name}-v{cls.version})")
         print(f"  {cls.summary}")
-        print("  presets (perception level x reasoning level):")
+        print("  prompt versions (frozen text: template hash, source):")
+        for version, text in cls.prompts.items():
+            print(f"    {version:<14} {text.hash}  {text.source}")
+        print("  presets (perception level x reasoning level; prompt version + answer grammar):")
+        protocol = {f.name for f in cls.Config.knobs() if f.metadata.get("axis") == "protocol"}
         for preset, values in cls.Config.presets.items():
             level = cls.Config.preset_grid.get(preset)
             where = f"{level[0]} x {level[1]}" if level else ""
-            shown = ", ".join(f"{k}={v}" for k, v in values.items()) or "defaults"
-            print(f"    {preset:<14} {where:<28} {shown}")
+            cfg = cls.Config.from_preset(preset)
+            speaks = f"{cfg.prompt_version} + {cfg.answer_grammar}"
+            shown = ", ".join(f"{k}={v}" for k, v in values.items() if k not in protocol) or "defaults"
+            print(f"    {preset:<14} {where:<28} {speaks:<22} {shown}")
         print("  knobs:")
         defaults = cls.Config()
         for f in cls.Config.knobs():
@@ -112,7 +118,7 @@ def cmd_play(args, input_fn: Callable[[str], str] = input) -> int:
 
 
 #: modules that add subcommands (``eval``, ``report``, ``compare``, ``data``, ...)
-COMMAND_MODULES = ("g1bench.eval.cli", "g1bench.data.cli")
+COMMAND_MODULES = ("g1bench.eval.cli", "g1bench.data.cli", "g1bench.space.cli", "g1bench.leaderboard.cli")
 
 
 # -- entry point --------------------------------------------------------------------------------------
@@ -161,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args._argv = list(sys.argv[1:] if argv is None else argv)  # which options were given (resume checks it)
     from .core.config import ConfigError, UnknownNameError
     from .core.env import StateError
     from .tiles import TileSourceError
@@ -170,6 +177,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, UnknownNameError, StateError, TileSourceError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # commands that save work say so themselves; the rest just stop
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `g1bench ... | head`: the reader left, nothing is wrong
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 141
 
 
 if __name__ == "__main__":
