@@ -207,10 +207,16 @@ class G1Env(gym.Env):
             self._restore(snap)
         return results
 
-    def _step(self, action: Any, render: bool):
+    def _apply(self, action: Any) -> Judgement:
+        """Judge and apply one action, counting it as a step of the episode (no frame, no info dict: for
+        callers that replay thousands of steps and need only the judgement)."""
         j = self.judge(action)
         self._steps += 1
         self._over = j.outcome.terminated
+        return j
+
+    def _step(self, action: Any, render: bool):
+        j = self._apply(action)
         truncated = self.max_steps is not None and self._steps >= self.max_steps and not self._over
         info = self._info()
         info.update(j.to_dict())
@@ -234,6 +240,10 @@ class G1Env(gym.Env):
 
     def _observe(self) -> np.ndarray:
         return self.canvas.render(self.game)
+
+    def _key_info(self) -> dict[str, Any]:
+        """What a step record needs of the state before the step: the perception truth and the state hash."""
+        return {"perception": self.game.perception_text(), "state_hash": self.state_hash()}
 
     def _info(self) -> dict[str, Any]:
         return {

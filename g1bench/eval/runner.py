@@ -234,7 +234,7 @@ class Runner:
         return ep
 
     def _observe(self, ep: _Live) -> None:
-        ep.info = ep.env._info()
+        ep.info = ep.env._key_info()
         if self.policy.needs_frames or self.save_frames:
             ep.frame = ep.env.render()
             ep.frame_id = ep.env.canvas.frame_id

@@ -36,7 +36,7 @@ def fallback_move(episode_id: str, step: int, n_actions: int) -> int:
 
 def play_answer(env: G1Env, *, episode_id: str, step: int, game_index: int, invalid_rule: str | None,
                 before: dict[str, Any], frame_id: str | None, answer: Any) -> dict[str, Any]:
-    """Apply one answer to ``env`` (at the state described by ``before`` = ``env._info()``) and return
+    """Apply one answer to ``env`` (at the state described by ``before`` = ``env._key_info()``) and return
     the step record. ``answer`` is an :class:`~g1bench.eval.policies.Answer` or a recorded step."""
     get = answer.get if isinstance(answer, dict) else lambda k, d=None: getattr(answer, k if k != "answer" else "text", d)
     text = get("answer")
@@ -51,11 +51,11 @@ def play_answer(env: G1Env, *, episode_id: str, step: int, game_index: int, inva
     if failed and invalid_rule == "random-move":
         # the paper's test-time rule for 2048: an unparseable answer plays a random move
         fallback = fallback_move(episode_id, step, env.action_space.n)
-    _, reward, terminated, _, info = env._step(fallback if fallback is not None else text, render=False)
+    judged = env._apply(fallback if fallback is not None else text).to_dict()
     record.update(
         parse_error=parsed.reason if failed else None,
-        action=info["action"], fallback_action=fallback, reward=reward, score_delta=info["score_delta"],
-        valid=info["valid"], success=info["success"], reason=info["reason"], terminated=terminated,
+        action=judged["action"], fallback_action=fallback, reward=judged["reward"], score_delta=judged["score_delta"],
+        valid=judged["valid"], success=judged["success"], reason=judged["reason"], terminated=judged["terminated"],
         perception=truth, has_perception=perception_block(text) is not None,
         perception_ok=perception_exact(text, truth), format_ok=format_ok(text),
         input_tokens=get("input_tokens"), output_tokens=get("output_tokens"), latency_s=get("latency_s"),

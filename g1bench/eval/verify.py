@@ -309,7 +309,7 @@ def _replay(v: Verification, spec, suite: Suite, recorded: list[dict[str, Any]],
     out = []
     invalid = suite.invalid_answer.get(spec.game)
     for rec in recorded:
-        before = env._info()
+        before = env._key_info()
         frame_id = None
         if frames and rec.get("frame") is not None:
             env.render()

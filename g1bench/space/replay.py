@@ -357,7 +357,7 @@ class ReplayBackend:
                     break
                 out[i] = self.frames.png_path(frame)
                 replayed = play_answer(env, episode_id=episode_id, step=rec["step"], game_index=game_index,
-                                       invalid_rule=invalid, before=env._info(), frame_id=None, answer=rec)
+                                       invalid_rule=invalid, before=env._key_info(), frame_id=None, answer=rec)
                 if rec["step"] + 1 < spec.steps and replayed["terminated"]:
                     game_index = start_game(spec, env, game_index + 1)
         except SpaceError:
