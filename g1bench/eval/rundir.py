@@ -377,6 +377,25 @@ def _iter_lines(path: Path):
             yield n, line, offset
 
 
+def _json_lines(path: Path, good: list[int]):
+    """(line number, parsed object) of every complete, non-blank line; ``good[0]`` ends as the byte length
+    of the complete lines (a torn last line is not counted). A line that is not JSON, a special file or a
+    read error become a :class:`RunError`."""
+    try:
+        for n, line, end in _iter_lines(path):
+            good[0] = end
+            if not line.strip():
+                continue
+            try:
+                yield n, loads(line, where=f"{path}:{n}")
+            except FileFormatError as e:
+                raise RunError(f"{e}; fix or remove that line") from None
+    except FileFormatError as e:
+        raise RunError(str(e)) from None
+    except OSError as e:
+        raise _oserror(path, e, "read") from None
+
+
 def read_steps_file(path: str | os.PathLike) -> tuple[dict[str, list[dict[str, Any]]], int]:
     """The step records of a step log per episode id (in step order) and the byte length of its good lines.
 
@@ -388,66 +407,42 @@ def read_steps_file(path: str | os.PathLike) -> tuple[dict[str, list[dict[str, A
     """
     path = Path(path)
     out: dict[str, list[dict[str, Any]]] = {}
-    good_end = 0
-    try:
-        for n, line, end in _iter_lines(path):
-            good_end = end
-            if not line.strip():
-                continue
-            try:
-                rec = loads(line, where=f"{path}:{n}")
-            except FileFormatError as e:
-                raise RunError(f"{e}; fix or remove that line") from None
-            if not isinstance(rec, dict) or not isinstance(rec.get("episode_id"), str) or \
-                    isinstance(rec.get("step"), bool) or not isinstance(rec.get("step"), int):
-                raise RunError(f"{path}:{n}: a step record is a JSON object with 'episode_id' (text) and 'step' (integer)")
-            problem = record_problem(rec)
-            if problem is not None:
-                raise RunError(f"{path}:{n}: {rec['episode_id']} step {rec['step']}: {problem}")
-            steps = out.setdefault(rec["episode_id"], [])
-            k = rec["step"]
-            if k < len(steps):
-                continue  # a duplicate line: the first record stands
-            if k != len(steps):
-                raise RunError(f"{path}:{n}: step {k} of {rec['episode_id']} follows step {len(steps) - 1}; "
-                               "the step log has a gap")
-            steps.append(rec)
-    except FileFormatError as e:
-        raise RunError(str(e)) from None
-    except OSError as e:
-        raise _oserror(path, e, "read") from None
-    return out, good_end
+    good = [0]
+    for n, rec in _json_lines(path, good):
+        if not isinstance(rec, dict) or not isinstance(rec.get("episode_id"), str) or \
+                isinstance(rec.get("step"), bool) or not isinstance(rec.get("step"), int):
+            raise RunError(f"{path}:{n}: a step record is a JSON object with 'episode_id' (text) and 'step' (integer)")
+        problem = record_problem(rec)
+        if problem is not None:
+            raise RunError(f"{path}:{n}: {rec['episode_id']} step {rec['step']}: {problem}")
+        steps = out.setdefault(rec["episode_id"], [])
+        k = rec["step"]
+        if k < len(steps):
+            continue  # a duplicate line: the first record stands
+        if k != len(steps):
+            raise RunError(f"{path}:{n}: step {k} of {rec['episode_id']} follows step {len(steps) - 1}; "
+                           "the step log has a gap")
+        steps.append(rec)
+    return out, good[0]
 
 
 def read_legacy_episodes(path: str | os.PathLike) -> tuple[list[dict[str, Any]], int]:
     """The finished episodes of a g1bench 0.1 ``episodes.jsonl`` (one line per episode with its steps)."""
     path = Path(path)
-    records, seen, good_end = [], set(), 0
-    try:
-        for n, line, end in _iter_lines(path):
-            good_end = end
-            if not line.strip():
-                continue
-            try:
-                rec = loads(line, where=f"{path}:{n}")
-            except FileFormatError as e:
-                raise RunError(f"{e}; fix or remove that line") from None
-            if not isinstance(rec, dict):
-                raise RunError(f"{path}:{n}: an episode record is a JSON object, got {type(rec).__name__}")
-            missing = [k for k in ("episode_id", "game", "difficulty", "seed", "steps") if k not in rec]
-            if missing or not isinstance(rec.get("steps"), list) or not all(isinstance(s, dict) for s in rec["steps"]):
-                raise RunError(f"{path}:{n}: an episode record needs {missing or ['steps (a list of objects)']}")
-            if rec["episode_id"] in seen:
-                continue
-            seen.add(rec["episode_id"])
-            for i, s in enumerate(rec["steps"]):
-                s.setdefault("step", i)
-            records.append(rec)
-    except FileFormatError as e:
-        raise RunError(str(e)) from None
-    except OSError as e:
-        raise _oserror(path, e, "read") from None
-    return records, good_end
+    records, seen, good = [], set(), [0]
+    for n, rec in _json_lines(path, good):
+        if not isinstance(rec, dict):
+            raise RunError(f"{path}:{n}: an episode record is a JSON object, got {type(rec).__name__}")
+        missing = [k for k in ("episode_id", "game", "difficulty", "seed", "steps") if k not in rec]
+        if missing or not isinstance(rec.get("steps"), list) or not all(isinstance(s, dict) for s in rec["steps"]):
+            raise RunError(f"{path}:{n}: an episode record needs {missing or ['steps (a list of objects)']}")
+        if rec["episode_id"] in seen:
+            continue
+        seen.add(rec["episode_id"])
+        for i, s in enumerate(rec["steps"]):
+            s.setdefault("step", i)
+        records.append(rec)
+    return records, good[0]
 
 
 def episode_record(spec: Any, steps: list[dict[str, Any]]) -> dict[str, Any]:
