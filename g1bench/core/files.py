@@ -15,6 +15,7 @@ Files g1bench writes share one permission policy: what ``open()`` would create u
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -123,24 +124,16 @@ def read_json(path: str | os.PathLike, limit: int = MAX_JSON_BYTES, max_depth: i
     return loads(read_text(path, limit), where=str(path), max_depth=max_depth)
 
 
-def write_atomic(path: str | os.PathLike, data: Any, *, text: str | None = None) -> None:
-    """Write ``data`` as indented JSON (or ``text`` as is) via a temp file + fsync + rename.
-
-    A crash never leaves a half-written file, and the file gets the same permissions as any other file
-    of the run (:data:`FILE_MODE`). Raises ``OSError`` (read-only folder, full disk) after removing the
-    temporary file.
-    """
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike):
+    """A temporary path beside ``path`` to write the whole file to; on leaving the block it gets the run-file
+    permissions (:data:`FILE_MODE`) and is renamed over ``path``, so a crash never leaves a half-written file.
+    On any error the temporary file is removed and the error raised (``OSError``: read-only folder, full disk)."""
     p = Path(path)
     fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            if text is None:
-                json.dump(data, f, indent=2, sort_keys=False, allow_nan=False)
-                f.write("\n")
-            else:
-                f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
+        yield tmp
         os.chmod(tmp, FILE_MODE)
         os.replace(tmp, p)
     except BaseException:
@@ -149,6 +142,18 @@ def write_atomic(path: str | os.PathLike, data: Any, *, text: str | None = None)
         except FileNotFoundError:
             pass
         raise
+
+
+def write_atomic(path: str | os.PathLike, data: Any, *, text: str | None = None) -> None:
+    """Write ``data`` as indented JSON (or ``text`` as is) via a temp file + fsync + rename (:func:`atomic_path`)."""
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        if text is None:
+            json.dump(data, f, indent=2, sort_keys=False, allow_nan=False)
+            f.write("\n")
+        else:
+            f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 # C0 controls except tab and newline, DEL, C1 controls, and whole ANSI escape sequences (CSI/OSC/other)
@@ -168,5 +173,5 @@ def clean_text(text: Any, *, keep_newlines: bool = True) -> str:
     return s
 
 
-__all__ = ["FileFormatError", "FILE_MODE", "MAX_JSON_BYTES", "MAX_JSON_DEPTH", "check_regular", "read_bytes",
+__all__ = ["FileFormatError", "FILE_MODE", "atomic_path", "MAX_JSON_BYTES", "MAX_JSON_DEPTH", "check_regular", "read_bytes",
            "read_text", "json_depth", "loads", "read_json", "write_atomic", "clean_text"]
