@@ -92,5 +92,5 @@ def test_suites_write_to_a_path_under_a_file(tmp_path):
     (tmp_path / "f").write_text("keep me")
     out = run("suites", "--write", str(tmp_path / "f" / "manifests"))
     assert out.returncode == 2 and out.stdout == "" and out.stderr == (
-        f"error: cannot write {tmp_path / 'f' / 'manifests' / 'paper-v2.json'}: Not a directory\n")
+        f"error: cannot write {tmp_path / 'f' / 'manifests' / 'paper-v3.json'}: Not a directory\n")
     assert (tmp_path / "f").read_text() == "keep me"

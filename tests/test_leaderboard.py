@@ -336,9 +336,9 @@ def test_local_store_push_refuse_aggregate_and_fetch(smoke_runs, tmp_path, monke
     pushed = {}
     for name in ("random", "oracle", "good", "weak"):
         res = store.add_run(smoke_runs[name], frames=name == "good")
-        assert res.changed and res.entry_id.startswith("smoke-v2/")
+        assert res.changed and res.entry_id.startswith("smoke-v3/")
         pushed[name] = res.entry_id
-    assert pushed["good"].startswith("smoke-v2/acme-vlm-7b--")
+    assert pushed["good"].startswith("smoke-v3/acme-vlm-7b--")
     folder = store.root / "entries" / pushed["random"]
     stamp = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
     again = store.add_run(smoke_runs["random"])  # the same run: nothing written
@@ -352,10 +352,10 @@ def test_local_store_push_refuse_aggregate_and_fetch(smoke_runs, tmp_path, monke
     refusals = {
         "figure": smoke_runs["figure_reason"],
         "answer": smoke_runs["answer_reason"],
-        "incomplete": f"is incomplete (0/8 episodes of smoke-v2): finish it with `g1bench eval --resume -o "
+        "incomplete": f"is incomplete (0/8 episodes of smoke-v3): finish it with `g1bench eval --resume -o "
                       f"{smoke_runs['incomplete']}`",
-        "shard": "is shard 0/2 of smoke-v2: join the shards with `g1bench merge`",
-        "mystery": "unknown suite 'mystery-v2': not a built-in suite",
+        "shard": "is shard 0/2 of smoke-v3: join the shards with `g1bench merge`",
+        "mystery": "unknown suite 'mystery-v3': not a built-in suite",
         "custom": "uses the custom suite custom-swap-paper-e1-s3-seed0-v1: the leaderboard takes the built-in suites only",
     }
     for name, reason in refusals.items():
@@ -366,26 +366,26 @@ def test_local_store_push_refuse_aggregate_and_fetch(smoke_runs, tmp_path, monke
 
     # corrupt entries placed directly in the store are skipped, each with its reason
     good_dir = store.root / "entries" / pushed["good"]
-    edited = store.root / "entries" / "smoke-v2" / f"acme-vlm-7b--{'0' * 16}"
+    edited = store.root / "entries" / "smoke-v3" / f"acme-vlm-7b--{'0' * 16}"
     shutil.copytree(good_dir, edited)  # a copy under another id: its content does not hash to its name
-    garbage = store.root / "entries" / "smoke-v2" / f"acme-vlm-7b--{'1' * 16}"
+    garbage = store.root / "entries" / "smoke-v3" / f"acme-vlm-7b--{'1' * 16}"
     shutil.copytree(good_dir, garbage)
     (garbage / "steps.parquet").write_bytes(b"PAR1 not really")
-    figure = store.root / "entries" / "smoke-v2" / f"acme-vlm-7b--{'2' * 16}"
+    figure = store.root / "entries" / "smoke-v3" / f"acme-vlm-7b--{'2' * 16}"
     shutil.copytree(good_dir, figure)
     edit_json(figure / "results.json", lambda r: r["results"]["swap/paper"].update(parse_failure_rate=0.75))
-    (store.root / "entries" / "smoke-v2" / "not-an-entry").mkdir()
+    (store.root / "entries" / "smoke-v3" / "not-an-entry").mkdir()
     logged = []
     lb = aggregate(store, cache=False, log=logged.append)
     reasons = {s["entry_id"]: s["reason"] for s in lb.skipped}
-    assert set(reasons) == {edited.relative_to(store.root / "entries").as_posix(), "smoke-v2/not-an-entry",
+    assert set(reasons) == {edited.relative_to(store.root / "entries").as_posix(), "smoke-v3/not-an-entry",
                             garbage.relative_to(store.root / "entries").as_posix(),
                             figure.relative_to(store.root / "entries").as_posix()}
-    assert "hashes to" in reasons[f"smoke-v2/acme-vlm-7b--{'0' * 16}"]
-    assert "not a readable parquet file" in reasons[f"smoke-v2/acme-vlm-7b--{'1' * 16}"]
+    assert "hashes to" in reasons[f"smoke-v3/acme-vlm-7b--{'0' * 16}"]
+    assert "not a readable parquet file" in reasons[f"smoke-v3/acme-vlm-7b--{'1' * 16}"]
     assert "does not verify: results.json results['swap/paper'].parse_failure_rate: recorded 0.75" in \
-        reasons[f"smoke-v2/acme-vlm-7b--{'2' * 16}"]
-    assert "not an entry id" in reasons["smoke-v2/not-an-entry"]
+        reasons[f"smoke-v3/acme-vlm-7b--{'2' * 16}"]
+    assert "not an entry id" in reasons["smoke-v3/not-an-entry"]
     assert len(logged) == 4 and all(line.startswith("skipped ") for line in logged)
 
     # the table's numbers are the runs' numbers
@@ -408,7 +408,7 @@ def test_local_store_push_refuse_aggregate_and_fetch(smoke_runs, tmp_path, monke
     assert good["mean_output_tokens"] > 0 and good["mean_latency_s"] == 0.25 and good["cost_usd"] == pytest.approx(32e-4)
     assert good["rank_label"] in ("1", "=1") and weak["rank_label"] in ("2", "=1")
     assert rows[pushed["random"]]["rank_label"] == "" and rows[pushed["random"]]["model_type"] == "baseline"
-    assert lb.suites["smoke-v2"]["anchors"]["swap/paper"] == [0.0, 4.0]
+    assert lb.suites["smoke-v3"]["anchors"]["swap/paper"] == [0.0, 4.0]
     paper = lb.table("paper")  # no paper-suite entries: the paper's reported rows only, marked
     assert [r["model"] for r in paper][:2] == ["G1-7B", "Claude-3.7-Sonnet-Thinking"]
     assert {r["kind"] for r in paper} == {"reported in the paper"} and len(paper) == 8
@@ -436,9 +436,9 @@ def test_the_cli_pushes_refuses_and_exports(smoke_runs, tmp_path, capsys):
 
     store = str(tmp_path / "s")
     assert main(["push", str(smoke_runs["random"]), "--repo", store]) == 0
-    assert capsys.readouterr().out.startswith("pushed: smoke-v2/random--")
+    assert capsys.readouterr().out.startswith("pushed: smoke-v3/random--")
     assert main(["push", str(smoke_runs["random"]), "--repo", store]) == 0
-    assert capsys.readouterr().out.startswith("unchanged (already in the store): smoke-v2/random--")
+    assert capsys.readouterr().out.startswith("unchanged (already in the store): smoke-v3/random--")
     assert main(["push", str(smoke_runs["answer"]), "--repo", store]) == 2
     err = capsys.readouterr().err
     assert err == f"error: {smoke_runs['answer']} does not verify: {smoke_runs['answer_reason']}\n"
@@ -454,7 +454,7 @@ def test_the_cli_pushes_refuses_and_exports(smoke_runs, tmp_path, capsys):
     # eval --push: a fresh run goes straight to the store
     assert main(["eval", "--model", "oracle", "--suite", "smoke", "-o", str(tmp_path / "o"), "--quiet", "--no-frames",
                  "--push", "--repo", store]) == 0
-    assert "pushed: smoke-v2/oracle--" in capsys.readouterr().out
+    assert "pushed: smoke-v3/oracle--" in capsys.readouterr().out
 
     for fmt in ("table", "csv", "md", "json"):
         assert main(["leaderboard", "--repo", store, "--suite", "smoke", "--format", fmt]) == 0

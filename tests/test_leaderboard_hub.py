@@ -89,7 +89,7 @@ def pushed(hub, smoke_runs, tmp_path_factory):
     names = ("random", "oracle", "good", "weak")
     out = cli(env, *[["push", smoke_runs[n], "--repo", REPO] + (["--frames"] if n == "good" else []) for n in names])
     for n, r in zip(names, out):
-        assert r["rc"] == 0 and r["out"].startswith("pushed: smoke-v2/"), (n, r)
+        assert r["rc"] == 0 and r["out"].startswith("pushed: smoke-v3/"), (n, r)
     ids = {n: r["out"].split()[1] for n, r in zip(names, out)}
     return {"env": env, "ids": ids, "root": root}
 
@@ -99,7 +99,7 @@ def test_push_refuses_bad_runs_and_repushing_makes_no_commit(hub, pushed, smoke_
     assert hub.commit_count("dataset", REPO) == 1 + 4  # the repo's first commit, then one per run
     for eid in pushed["ids"].values():
         assert {f"entries/{eid}/{n}" for n in ("run.json", "results.json", "steps.parquet", "results.parquet")} <= set(head.files)
-    assert {"README.md", "eval.yaml", "suites/paper-v2/episodes.parquet", "suites/paper-v2/swap.parquet"} <= set(head.files)
+    assert {"README.md", "eval.yaml", "suites/paper-v3/episodes.parquet", "suites/paper-v3/swap.parquet"} <= set(head.files)
     frames = [p for p in head.files if p.startswith("frames/")]
     assert len(frames) == len(list((smoke_runs["good"] / "frames").glob("*.png")))
     assert head.files["entries/" + pushed["ids"]["good"] + "/steps.parquet"].lfs
@@ -115,14 +115,14 @@ def test_push_refuses_bad_runs_and_repushing_makes_no_commit(hub, pushed, smoke_
         "figure": f"error: {smoke_runs['figure']} does not verify: {smoke_runs['figure_reason']}",
         "answer": f"error: {smoke_runs['answer']} does not verify: {smoke_runs['answer_reason']}",
         "incomplete": f"error: {smoke_runs['incomplete']} is incomplete (",
-        "shard": f"error: {smoke_runs['shard']} is shard 0/2 of smoke-v2: join the shards with `g1bench merge`",
+        "shard": f"error: {smoke_runs['shard']} is shard 0/2 of smoke-v3: join the shards with `g1bench merge`",
         "mystery": f"error: {smoke_runs['mystery']} does not verify: unknown suite 'mystery-v2': not a built-in suite",
     }
     for name, r in zip(bad, out[2:7]):
         lines = error_lines(r)
         assert r["rc"] == 2 and len(lines) == 1 and lines[0].startswith(expected[name]), (name, r)
         assert r["out"] == ""
-    assert out[7]["rc"] == 2 and "the Hub benchmark's tasks are the paper suite's; this run is smoke-v2" in out[7]["err"]
+    assert out[7]["rc"] == 2 and "the Hub benchmark's tasks are the paper suite's; this run is smoke-v3" in out[7]["err"]
     assert hub.commit_count("dataset", REPO) == 1 + 4  # nothing refused was written, nothing repeated
     assert hub.repos.get(("model", "acme/vlm-7b")) is None
 
@@ -137,15 +137,15 @@ tmp = Path(tempfile.mkdtemp())
 for name in ("run.json", "results.json", "steps.parquet", "results.parquet"):
     p = hf_hub_download(repo, f"entries/{good}/{name}", repo_type="dataset")
     for bad in ("0" * 16, "1" * 16):
-        d = tmp / "entries" / "smoke-v2" / f"acme-vlm-7b--{bad}"
+        d = tmp / "entries" / "smoke-v3" / f"acme-vlm-7b--{bad}"
         d.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(p, d / name)
-r = json.loads((tmp / "entries/smoke-v2/acme-vlm-7b--1111111111111111/results.json").read_text())
+r = json.loads((tmp / "entries/smoke-v3/acme-vlm-7b--1111111111111111/results.json").read_text())
 r["results"]["2048/paper"]["parse_failure_rate"] = 0.75
-(tmp / "entries/smoke-v2/acme-vlm-7b--1111111111111111/results.json").write_text(json.dumps(r))
-(tmp / "entries/smoke-v2/acme-vlm-7b--0000000000000000/steps.parquet").write_bytes(b"not parquet")
-(tmp / "entries/smoke-v2/lonely--2222222222222222").mkdir(parents=True)
-(tmp / "entries/smoke-v2/lonely--2222222222222222/run.json").write_text("{}")
+(tmp / "entries/smoke-v3/acme-vlm-7b--1111111111111111/results.json").write_text(json.dumps(r))
+(tmp / "entries/smoke-v3/acme-vlm-7b--0000000000000000/steps.parquet").write_bytes(b"not parquet")
+(tmp / "entries/smoke-v3/lonely--2222222222222222").mkdir(parents=True)
+(tmp / "entries/smoke-v3/lonely--2222222222222222/run.json").write_text("{}")
 c = api.upload_folder(repo_id=repo, repo_type="dataset", folder_path=str(tmp), commit_message="corrupt entries")
 print(json.dumps({"commit": c.oid}))
 '''
@@ -160,10 +160,10 @@ def test_aggregate_from_the_hub_reverifies_skips_corrupt_entries_and_is_incremen
     assert out["rc"] == 0, out
     data = json.loads((tmp_path / "lb.json").read_text())
     skipped = {s["entry_id"]: s["reason"] for s in data["skipped"]}
-    assert "not a readable parquet file" in skipped["smoke-v2/acme-vlm-7b--0000000000000000"]
+    assert "not a readable parquet file" in skipped["smoke-v3/acme-vlm-7b--0000000000000000"]
     assert ("does not verify: results.json results['2048/paper'].parse_failure_rate: recorded 0.75"
-            in skipped["smoke-v2/acme-vlm-7b--1111111111111111"])
-    assert skipped["smoke-v2/lonely--2222222222222222"] == "missing results.json, steps.parquet, results.parquet"
+            in skipped["smoke-v3/acme-vlm-7b--1111111111111111"])
+    assert skipped["smoke-v3/lonely--2222222222222222"] == "missing results.json, steps.parquet, results.parquet"
     notes = [line for line in out["err"].splitlines() if line.startswith("note: skipped ")]
     assert len(notes) == 3
 
@@ -197,7 +197,7 @@ def test_aggregate_from_the_hub_reverifies_skips_corrupt_entries_and_is_incremen
     out = cli(fresh, ["leaderboard", "--repo", REPO, "--suite", "smoke", "--format", "csv"])[0]
     assert out["rc"] == 0
     fetched = {p.split("/entries/")[1].rsplit("/", 1)[0] for m, p in hub.requests if "/resolve/" in p}
-    assert len(fetched) == 1 and fetched.pop().startswith("smoke-v2/random--")
+    assert len(fetched) == 1 and fetched.pop().startswith("smoke-v3/random--")
     assert len(out["out"].splitlines()) == 1 + 5  # header + 2 models + 3 baselines (the new random run is one)
 
 
@@ -276,7 +276,7 @@ def test_model_pr_adds_eval_results_to_the_model_repo(hub, pushed, tmp_path):
         assert e["value"] == round(res["results"][f"{game}/paper"]["mean"], 4)
         assert e["date"] == res["provenance"]["end_time"][:10]
         assert e["source"]["url"] == f"{hub.url}/datasets/{REPO}/tree/{head}/entries/{eid}"
-        assert "paper-v2" in e["notes"] and eid in e["notes"]
+        assert "paper-v3" in e["notes"] and eid in e["notes"]
     assert model.pulls[1]["title"] == "Add g1bench evaluation results" and model.pulls[1]["status"] == "open"
     details = python(env, "import json, sys\nfrom huggingface_hub import HfApi\n"
                           "d = HfApi().get_discussion_details('acme/vlm-7b', 1)\n"

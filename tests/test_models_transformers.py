@@ -45,7 +45,7 @@ def test_smoke_suite_end_to_end_through_the_cli(tiny_qwen2_vl, tmp_path, qwen2):
                           "-o", str(out), "--max-new-tokens", "12", "--batch-size", "8", "--quiet"],
                          env=ENV, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
-    assert "smoke-v2" in res.stdout and "2048/paper" in res.stdout
+    assert "smoke-v3" in res.stdout and "2048/paper" in res.stdout
     episodes = load_episodes(out)
     suite = get_suite("smoke")
     assert sorted(e["episode_id"] for e in episodes) == sorted(e.episode_id for e in suite.episodes)

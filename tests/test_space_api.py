@@ -368,7 +368,7 @@ def test_leaderboard_view_filters_search_and_plots(client, space):
     snap = space["demo"].g1bench.leaderboard.wait(120)
     board = aggregate(space["settings"].results_store, log=lambda line: None)
     out = lb(client)
-    assert out[L_TIMER] == {"active": False, "__type__": "update"} and out[L_SUITE]["value"] == "paper-v2"
+    assert out[L_TIMER] == {"active": False, "__type__": "update"} and out[L_SUITE]["value"] == "paper-v3"
     base = [r for r in board.table("paper") if r["kind"] == "baseline"]
     table = out[L_TABLE]["value"]
     assert table["headers"][:4] == ["rank", "model", "overall", "overall 95% CI"]
@@ -378,16 +378,16 @@ def test_leaderboard_view_filters_search_and_plots(client, space):
     paper = out[L_PAPER]["value"]
     assert {row[paper["headers"].index("section")] for row in paper["data"]} == {"reported in the paper"}
     # another suite: its filters start from "all"; then game, difficulty, model type and search
-    out = lb(client, "/leaderboard_suite", suite="smoke-v2", game="swap")
+    out = lb(client, "/leaderboard_suite", suite="smoke-v3", game="swap")
     assert out[L_GAME]["value"] == "all" and "2048" in out[L_TABLE]["value"]["headers"] and out[L_PAPER]["visible"] is False
     assert models(out)[:2] == ["acme/vlm-7b", "acme/vlm-2b"]
-    out = lb(client, "/leaderboard_filter_game", suite="smoke-v2", game="swap")
+    out = lb(client, "/leaderboard_filter_game", suite="smoke-v3", game="swap")
     assert [h for h in out[L_TABLE]["value"]["headers"] if "Swap" in h or "2048" in h] == ["Swap", "Swap 95% CI"]
     out = lb(client, "/leaderboard_filter_difficulty", suite="grid-v2", difficulty="mono")
     assert [h for h in out[L_TABLE]["value"]["headers"] if "95%" in h] == ["overall 95% CI", "2048 95% CI"]
-    out = lb(client, "/leaderboard_filter_type", suite="smoke-v2", model_type="baseline")
+    out = lb(client, "/leaderboard_filter_type", suite="smoke-v3", model_type="baseline")
     assert sorted(models(out)) == ["oracle", "random"]
-    out = lb(client, "/leaderboard_search", suite="smoke-v2", search="2B")
+    out = lb(client, "/leaderboard_search", suite="smoke-v3", search="2B")
     assert models(out) == ["acme/vlm-2b"]
     out = lb(client, search="x" * 300)
     assert out[L_STATUS] == ERR + "the search is longer than 200 characters" and out[L_TABLE] == {"__type__": "update"}
@@ -408,14 +408,14 @@ def test_leaderboard_view_filters_search_and_plots(client, space):
 def test_leaderboard_refresh_and_poll(client, space):
     service = space["demo"].g1bench.leaderboard
     service.wait(120)
-    out = lb(client, "/leaderboard_refresh", suite="smoke-v2")
+    out = lb(client, "/leaderboard_refresh", suite="smoke-v3")
     assert out[L_TIMER]["active"] == ("refreshing" in out[L_STATUS])
     for _ in range(120):   # the browser's timer polls once a second; here as fast as the answers come
-        out = lb(client, "/leaderboard_poll", suite="smoke-v2")
+        out = lb(client, "/leaderboard_poll", suite="smoke-v3")
         if out[L_TIMER] == {"active": False, "__type__": "update"}:
             break
         assert out[L_TABLE] == {"__type__": "update"} and "refreshing" in out[L_STATUS]
-    assert not service.loading() and out[L_SUITE]["value"] == "smoke-v2" and "acme/vlm-7b" in models(out)
+    assert not service.loading() and out[L_SUITE]["value"] == "smoke-v3" and "acme/vlm-7b" in models(out)
     assert f"aggregated at" in out[L_STATUS] and "refreshing" not in out[L_STATUS]
 
 
@@ -427,9 +427,9 @@ def test_submit_through_the_api(client, space):
     message, _ = client.predict(gradio_client.handle_file(str(t["tampered_zip"])), "", api_name="/submit_run")
     assert message.startswith("**Refused**: tampered-model does not verify: results.json results\\['2048/paper'\\]")
     message, _ = client.predict(gradio_client.handle_file(str(t["new_zip"])), "", api_name="/submit_run")
-    assert message.startswith("**Accepted**: verified: smoke-v2 (built-in suite)")
+    assert message.startswith("**Accepted**: verified: smoke-v3 (built-in suite)")
     space["demo"].g1bench.leaderboard.wait(120)   # the submission started a new aggregation
-    assert "acme/vlm-13b" in models(lb(client, suite="smoke-v2"))
+    assert "acme/vlm-13b" in models(lb(client, suite="smoke-v3"))
     message, _ = client.predict(None, "", api_name="/submit_run")
     assert message == ERR + "upload a run folder as a .zip, or name a Hub dataset repo that holds a run"
     message, _ = client.predict(None, "not a repo", api_name="/submit_run")
@@ -446,11 +446,11 @@ def test_replay_a_store_entry_through_the_api(client, space):
     assert entry in [e for _, e in entries["choices"]]
     out = client.predict(entry, api_name="/replay_entry")
     ep = load_episodes(t["runs"] / "smoke-good")[0]
-    assert out[R_ANSWER] == ep["steps"][0]["answer"] and out[R_INFO].startswith("**entry: acme/vlm-7b · smoke-v2 · ")
+    assert out[R_ANSWER] == ep["steps"][0]["answer"] and out[R_INFO].startswith("**entry: acme/vlm-7b · smoke-v3 · ")
     stored = t["runs"] / "smoke-good" / "frames" / f"{ep['steps'][0]['frame']}.png"
     assert open(out[R_FRAME], "rb").read() == stored.read_bytes()
-    out = client.predict("smoke-v2/nope--0000000000000000", api_name="/replay_entry")
-    assert out[R_MSG].startswith(ERR + "no verified entry 'smoke-v2/nope--0000000000000000' in the results store")
+    out = client.predict("smoke-v3/nope--0000000000000000", api_name="/replay_entry")
+    assert out[R_MSG].startswith(ERR + "no verified entry 'smoke-v3/nope--0000000000000000' in the results store")
 
 
 def test_every_endpoint_is_covered(tmp_path):

@@ -263,7 +263,7 @@ def test_leaderboard_rows_paper_rows_filters_and_search(browser, app, artifacts,
     expect(page.locator("#lb-status")).to_contain_text("verified runs in")
     page.screenshot(path=str(artifacts / f"leaderboard-paper-{name}.png"), full_page=True)
     # the smoke suite: measured rows by rank, then the baselines; no paper rows
-    choose(page, "lb-suite", "smoke-v2")
+    choose(page, "lb-suite", "smoke-v3")
     smoke = [r["model"] for r in board.table("smoke") if r["kind"] != "reported in the paper"]
     wait_models(page, smoke)
     ranks = cells(page, "lb-table", 0)
@@ -345,11 +345,11 @@ def test_submit_a_run_and_a_tampered_run(page, app, artifacts):
     page.set_input_files("#submit-upload input[type=file]", str(t["new_zip"]))
     expect(page.locator("#submit-upload")).to_contain_text("new-model.zip")
     page.click("#submit-verify")
-    expect(page.locator("#submit-result")).to_contain_text("Accepted: verified: smoke-v2 (built-in suite)")
+    expect(page.locator("#submit-result")).to_contain_text("Accepted: verified: smoke-v3 (built-in suite)")
     page.screenshot(path=str(artifacts / "submit-accepted-laptop.png"), full_page=True)
     # after a refresh the leaderboard shows it
     open_tab(page, "leaderboard")
-    choose(page, "lb-suite", "smoke-v2")
+    choose(page, "lb-suite", "smoke-v3")
     page.click("#lb-refresh")
     page.wait_for_function("() => [...document.querySelectorAll(\"#lb-table .virtual-row [data-col='1']\")]"
                            ".some(td => td.innerText.trim() === 'acme/vlm-13b')", timeout=60_000)

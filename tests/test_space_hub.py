@@ -74,7 +74,7 @@ def client(space, tmp_path):
     return gradio_client.Client(space["url"], verbose=False, download_files=str(tmp_path / "dl"), ssl_verify=False)
 
 
-def lb(client, api="/leaderboard_view", suite="smoke-v2"):
+def lb(client, api="/leaderboard_view", suite="smoke-v3"):
     return client.predict(suite, "", "all", "all", "all", None, api_name=api)
 
 
@@ -83,7 +83,7 @@ def table_rows(out):
     return [dict(zip(data["headers"], row)) for row in data["data"]]
 
 
-def refreshed(client, suite="smoke-v2"):
+def refreshed(client, suite="smoke-v3"):
     """The table after an aggregation that started now has finished (Refresh, then poll as the browser does)."""
     out = lb(client, "/leaderboard_refresh", suite)
     for _ in range(300):
@@ -93,7 +93,7 @@ def refreshed(client, suite="smoke-v2"):
     raise AssertionError("the aggregation did not finish")
 
 
-def entries_of(server, prefix="entries/smoke-v2/"):
+def entries_of(server, prefix="entries/smoke-v3/"):
     return sorted({p.split("/")[2] for p in server.head("dataset", REPO).files if p.startswith(prefix)})
 
 
@@ -103,7 +103,7 @@ def test_the_leaderboard_reads_the_hub_store(client, hub):
     rows = table_rows(out)
     assert [r["model"] for r in rows][:2] == ["acme/vlm-7b", "acme/vlm-2b"]
     head = server.head("dataset", REPO).oid
-    assert all(r["entry"].startswith(f"{server.url}/datasets/{REPO}/tree/{head}/entries/smoke-v2/") for r in rows)
+    assert all(r["entry"].startswith(f"{server.url}/datasets/{REPO}/tree/{head}/entries/smoke-v3/") for r in rows)
     assert out[L_STATUS].startswith(f"**8 verified runs** in hf://datasets/{REPO} ")
     assert TOKEN not in json.dumps(out)
 
@@ -119,7 +119,7 @@ def test_submissions_are_verified_and_committed(client, hub):
     assert server.commit_count("dataset", REPO) == commits
     # a zip: one commit with the entry's files, byte for byte what `g1bench push` writes
     message, _ = client.predict(gradio_client.handle_file(str(t["new_zip"])), "", api_name="/submit_run")
-    assert message.startswith("**Accepted**: verified: smoke-v2 (built-in suite)") and TOKEN not in message
+    assert message.startswith("**Accepted**: verified: smoke-v3 (built-in suite)") and TOKEN not in message
     assert server.commit_count("dataset", REPO) == commits + 1
     entry = entry_from_run_dir(t["new"])
     for path, data in entry.paths().items():

@@ -69,7 +69,7 @@ def template_store() -> dict:
                     ("grid", "random", RandomPolicy(), False), ("grid", "good", FakeVLM("acme/vlm-7b", skill=0.9), False)):
                 run = make_run(root / "runs" / f"{suite}-{name}", suite, policy)
                 entries[f"{suite}-{name}"] = store.add_run(run, frames=frames).entry_id
-            shutil.copytree(ROOT / "leaderboard" / "entries" / "paper-v2", root / "store" / "entries" / "paper-v2")
+            shutil.copytree(ROOT / "leaderboard" / "entries" / "paper-v3", root / "store" / "entries" / "paper-v3")
             new = make_run(root / "submit" / "new-model", "smoke", FakeVLM("acme/vlm-13b", skill=0.7, seed=3))
             tampered, reason = tamper_figure(new, root / "submit" / "tampered-model")
         finally:
@@ -145,7 +145,7 @@ def test_the_view_shows_what_the_leaderboard_aggregates(shared):
     assert not service.loading() and snap.generation == 1 and not snap.demo and snap.error is None
     # the paper suite by default: g1bench's baselines, then the paper's rows in their own table
     v = build_view(snap)
-    assert v.suite == "paper-v2" and [s for _, s in v.suites] == ["grid-v2", "paper-v2", "smoke-v2"]
+    assert v.suite == "paper-v3" and [s for _, s in v.suites] == ["grid-v2", "paper-v3", "smoke-v3"]
     rows = lb.table("paper")
     base = [r for r in rows if r["kind"] == "baseline"]
     assert column(v, "model") == [r["model"] for r in base] == ["oracle", "random"]
@@ -160,7 +160,7 @@ def test_the_view_shows_what_the_leaderboard_aggregates(shared):
     assert "8 verified runs" in v.status and "left out" not in v.status
     assert "g1bench-overall/1" in v.help and v.skipped == "Every entry of the store verified."
     # the smoke suite: measured rows ranked as the leaderboard ranks them, then baselines; no paper rows
-    v = build_view(snap, "smoke-v2")
+    v = build_view(snap, "smoke-v3")
     smoke = [r for r in lb.table("smoke") if r["kind"] != "reported in the paper"]
     assert column(v, "model") == [r["model"] for r in smoke]
     assert column(v, "rank") == [r["rank_label"] if r["kind"] == "measured" else "baseline" for r in smoke]
@@ -172,17 +172,17 @@ def test_the_view_shows_what_the_leaderboard_aggregates(shared):
 def test_filters_search_and_bad_input(shared):
     lb_settings, service = shared
     snap = service.snapshot()
-    v = build_view(snap, "smoke-v2", search="  VLM-2B ")
+    v = build_view(snap, "smoke-v3", search="  VLM-2B ")
     assert column(v, "model") == ["acme/vlm-2b"]
-    v = build_view(snap, "smoke-v2", model_type="baseline")
+    v = build_view(snap, "smoke-v3", model_type="baseline")
     assert sorted(column(v, "model")) == ["oracle", "random"] and v.model_types == ["all", "baseline", "open weights"]
-    v = build_view(snap, "smoke-v2", game="swap")
+    v = build_view(snap, "smoke-v3", game="swap")
     assert [c for c in v.table.columns if c[:1].isupper() or c[0].isdigit()] == ["Swap", "Swap 95% CI", "P acc %",
                                                                                  "R acc %"]
-    v = build_view(snap, "paper-v2", model_type="API")
+    v = build_view(snap, "paper-v3", model_type="API")
     assert set(v.paper["type"]) == {"API"} and len(v.table) == 0
     # a filter of another suite falls back to "all" with a note; garbage is refused
-    v = build_view(snap, "smoke-v2", difficulty="mono")
+    v = build_view(snap, "smoke-v3", difficulty="mono")
     assert v.difficulty == "all" and "difficulty 'mono' is not in this suite" in v.notes
     with pytest.raises(SpaceError, match="no suite 'tetris-v1' on this leaderboard"):
         build_view(snap, "tetris-v1")
@@ -226,17 +226,17 @@ def test_grid_suite_cells_and_plots(shared):
 
 def test_skipped_entries_and_the_demo_store(tmp_path):
     store = store_copy(tmp_path / "store")
-    entry = next((store / "entries" / "smoke-v2").glob("acme-vlm-2b--*"))
+    entry = next((store / "entries" / "smoke-v3").glob("acme-vlm-2b--*"))
     data = json.loads((entry / "results.json").read_text())
     data["results"]["2048/paper"]["mean"] += 1
     (entry / "results.json").write_text(json.dumps(data))
     settings = SpaceSettings(results_store=str(store), demo_store=None, work_dir=tmp_path / "w")
     svc = LeaderboardService(settings, tmp_path / "plots")
     svc.refresh()
-    v = build_view(svc.wait(120), "smoke-v2")
+    v = build_view(svc.wait(120), "smoke-v3")
     lb = aggregated(store)
     assert len(lb.skipped) == 1 and "acme/vlm-2b" not in column(v, "model")
-    assert "1 left out" in v.status and v.skipped.startswith(f"- smoke-v2/acme-vlm-2b--")
+    assert "1 left out" in v.status and v.skipped.startswith(f"- smoke-v3/acme-vlm-2b--")
     assert "results.json results\\['2048/paper'\\].mean: recorded" in v.skipped   # escaped Markdown
     # an empty results store: the demo store is shown, said so
     settings = SpaceSettings(results_store=str(tmp_path / "empty"), demo_store=template_store()["store"],
@@ -289,7 +289,7 @@ def test_refresh_while_running_runs_once_more(fresh):
     assert service.refresh() is False   # already running: one more pass is queued
     gate.set()
     snap = service.wait(120)
-    assert snap.generation == 3 and "acme/vlm-13b" in column(build_view(snap, "smoke-v2"), "model")
+    assert snap.generation == 3 and "acme/vlm-13b" in column(build_view(snap, "smoke-v3"), "model")
 
 
 # -- submissions ----------------------------------------------------------------------------------------------
@@ -300,10 +300,10 @@ def test_submit_a_zip_accepted_then_already_there(fresh):
     sub = SubmitBackend(lb_settings, service)
     assert sub.describe() == f"Verified runs are added to this Space's results store, {esc(lb_settings.results_store)}."
     res = sub.submit(str(template_store()["new_zip"]), "")
-    assert res.accepted and res.verified and res.message.startswith("**Accepted**: verified: smoke-v2 (built-in suite)")
+    assert res.accepted and res.verified and res.message.startswith("**Accepted**: verified: smoke-v3 (built-in suite)")
     assert res.entry_id in {r.entry_id for r in open_store(lb_settings.results_store).entries()}
     snap = service.wait(120)
-    assert snap.generation == 2 and "acme/vlm-13b" in column(build_view(snap, "smoke-v2"), "model")
+    assert snap.generation == 2 and "acme/vlm-13b" in column(build_view(snap, "smoke-v3"), "model")
     again = sub.submit(str(template_store()["new_zip"]), None)
     assert again.accepted and again.message.startswith("**Already there**") and again.entry_id == res.entry_id
     assert not any(lb_settings.scratch("submissions").iterdir())   # unpacked uploads are removed
@@ -355,11 +355,11 @@ def test_submit_without_write_access_shows_the_push_command(tmp_path, monkeypatc
     svc = LeaderboardService(settings, tmp_path / "plots")
     sub = SubmitBackend(settings, svc)
     assert "does not add them to its results store" in sub.describe()
-    before = sorted(p.name for p in (store / "entries" / "smoke-v2").iterdir())
+    before = sorted(p.name for p in (store / "entries" / "smoke-v3").iterdir())
     res = sub.submit(str(template_store()["new_zip"]))
     assert res.verified and not res.accepted
     assert f"```bash\ng1bench push new-model --repo {store}\n```" in res.message
-    assert sorted(p.name for p in (store / "entries" / "smoke-v2").iterdir()) == before
+    assert sorted(p.name for p in (store / "entries" / "smoke-v3").iterdir()) == before
     # a Hub store without the operator's write token: the same, naming the secret
     from g1bench.leaderboard.store import HubStore
 
@@ -406,7 +406,7 @@ def test_replay_a_store_entry_with_stored_and_drawn_frames(shared):
     # stored frames (pushed with frames)
     s, view = replay.open_entry(t["entries"]["smoke-good"])
     ep = load_episodes(t["runs"] / "smoke-good")[0]
-    assert view.answer == ep["steps"][0]["answer"] and view.info.startswith("**entry: acme/vlm-7b · smoke-v2 ·")
+    assert view.answer == ep["steps"][0]["answer"] and view.info.startswith("**entry: acme/vlm-7b · smoke-v3 ·")
     stored = t["runs"] / "smoke-good" / "frames" / f"{ep['steps'][0]['frame']}.png"
     assert open(view.frame, "rb").read() == stored.read_bytes()
     # no stored frames: drawn by replaying the logged answers, each one the board the log says
@@ -427,8 +427,8 @@ def test_replay_a_store_entry_with_stored_and_drawn_frames(shared):
                               np.asarray(Image.open(run / "frames" / f"{rec['frame']}.png").convert("RGB")))
     gif = replay.gif(s)
     assert 2 <= Image.open(gif).n_frames <= len(ep["steps"])
-    with pytest.raises(SpaceError, match="no verified entry 'paper-v2/x--0000' in the results store"):
-        replay.open_entry("paper-v2/x--0000", s)
+    with pytest.raises(SpaceError, match="no verified entry 'paper-v3/x--0000' in the results store"):
+        replay.open_entry("paper-v3/x--0000", s)
     with pytest.raises(SpaceError, match="the results store is still being read"):
         ReplayBackend(lb_settings, FrameStore(lb_settings.scratch("f2")),
                       LeaderboardService(lb_settings, lb_settings.scratch("p2"))).open_entry(ids[0])

@@ -4,9 +4,10 @@ Every game has one config dataclass. Each field is a knob on one of three axes, 
 
 * ``perception``: what it takes to *see* the board (tile set, resolution, labels, ...);
 * ``reasoning``: what it takes to *play* it (board size, number of tile kinds, ...);
-* ``protocol``: how the game talks to a model: which frozen prompt text it shows (``prompt_version``) and
-  which grammar reads the answers (``answer_grammar``). The ``paper`` presets use G1's own
-  (:data:`PAPER_PROTOCOL`), every other preset g1bench's.
+* ``protocol``: how the game talks to a model: which frozen prompt text it shows (``prompt_version``),
+  which grammar reads the answers (``answer_grammar``) and what size of picture the model is given
+  (``model_frame``, ``model_resample``). The ``paper`` presets use G1's own (:func:`paper_protocol`),
+  every other preset g1bench's.
 
 Named presets compose the perception and reasoning axes (and set the protocol). Presets are part of the public, versioned surface: changing one is a
 breaking change (bump the game's ``version``).
@@ -24,8 +25,43 @@ from .answer import GRAMMARS
 PROMPT_VERSIONS = ("g1-paper", "g1bench-v1")
 #: Answer grammars (specified in :mod:`g1bench.core.answer`).
 ANSWER_GRAMMARS = GRAMMARS
-#: The protocol knobs of every game's ``paper`` preset: G1's prompt and G1's answer grammar.
+#: The protocol knobs every game's ``paper`` preset shares: G1's prompt and G1's answer grammar.
 PAPER_PROTOCOL = {"prompt_version": "g1-paper", "answer_grammar": "g1"}
+#: The size (width, height) G1 resized every frame to before its model saw it, in evaluation (the eval scripts'
+#: ``screen_size``: 2048 640x840, the tile games 640x640; spec sections 2, 6) ...
+G1_EVAL_FRAME = {"2048": (640, 840), "shisensho": (640, 640), "shisensho-images": (640, 640), "swap": (640, 640)}
+#: ... and in training (every trainer's ``screen_size``, all four games; spec section 4.1).
+G1_TRAIN_FRAME = (640, 840)
+#: PIL resampling filters a model frame can be resized with (G1 used BICUBIC).
+RESAMPLE_FILTERS = ("bicubic", "bilinear", "lanczos", "nearest")
+
+
+def paper_protocol(game: str) -> dict[str, Any]:
+    """The protocol knobs of ``game``'s ``paper`` preset: G1's prompt, G1's answer grammar and G1's evaluation
+    frame size (resized with BICUBIC, as G1's ``GameSandbox`` did)."""
+    return {**PAPER_PROTOCOL, "model_frame": G1_EVAL_FRAME[game], "model_resample": "bicubic"}
+
+
+def parse_frame_size(value: Any) -> "str | tuple[int, int]":
+    """A ``model_frame`` value in its canonical form: ``"native"`` or ``(width, height)``.
+
+    Accepts ``"native"``, a pair ``(w, h)`` / ``[w, h]``, or text ``"WxH"`` (``"640x840"``, as typed with
+    ``--set model_frame=640x840``). Raises :class:`ConfigError` otherwise.
+    """
+    if value == "native":
+        return "native"
+    if isinstance(value, str):
+        w, sep, h = value.lower().partition("x")
+        if sep and w.strip().isdigit() and h.strip().isdigit():
+            value = (int(w), int(h))
+    if (isinstance(value, (tuple, list)) and len(value) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
+        w, h = value
+        if 28 <= w <= 4096 and 28 <= h <= 4096:
+            return (int(w), int(h))
+        raise ConfigError(f"model_frame sides must be between 28 and 4096 pixels, got {w}x{h}")
+    raise ConfigError(f"model_frame must be 'native' or a size (width, height) such as [640, 840] or '640x840', "
+                      f"got {value!r}")
 
 
 class ConfigError(ValueError):
@@ -39,13 +75,19 @@ class UnknownNameError(KeyError):
         return str(self.args[0]) if self.args else ""
 
 
-def knob(default: Any, axis: str, help: str, **kwargs: Any) -> Any:
-    """A config field with its difficulty axis and help text (shown by ``g1bench games``)."""
+def knob(default: Any, axis: str, help: str, omit_default: bool = False, **kwargs: Any) -> Any:
+    """A config field with its difficulty axis and help text (shown by ``g1bench games``).
+
+    ``omit_default``: :meth:`GameConfig.to_dict` leaves the knob out while it has its default value. Knobs added
+    after a game's first release use it, so every config, snapshot, state hash and suite hash made before the
+    knob existed stays valid (the default must behave exactly as the game did without the knob).
+    """
     if axis not in ("perception", "reasoning", "protocol"):
         raise ValueError(axis)
+    metadata = {"axis": axis, "help": help, "omit_default": omit_default}
     if isinstance(default, (list, dict)):
-        return field(default_factory=lambda d=default: type(d)(d), metadata={"axis": axis, "help": help}, **kwargs)
-    return field(default=default, metadata={"axis": axis, "help": help}, **kwargs)
+        return field(default_factory=lambda d=default: type(d)(d), metadata=metadata, **kwargs)
+    return field(default=default, metadata=metadata, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -65,6 +107,16 @@ class GameConfig:
         "How answers are read: 'g1' (G1's: the first answer block, exactly '(r, c) (r, c)') or 'lenient' "
         "(the last block; spacing, words and punctuation around the move are ignored).",
     )
+    model_frame: Any = knob(
+        "native", "protocol",
+        "The picture a model is given: 'native' (the frame as drawn) or a size (width, height) every frame is "
+        "resized to first, as G1 did (the paper presets: 640x840 for 2048, 640x640 for the tile games). People, "
+        "replays and GIFs always see the native frame.", omit_default=True,
+    )
+    model_resample: str = knob(
+        "bicubic", "protocol",
+        "The PIL filter that resizes a model frame (G1: 'bicubic'); only with a model_frame size.", omit_default=True,
+    )
 
     #: preset name -> overrides of the defaults; filled in by each game
     presets: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
@@ -77,6 +129,7 @@ class GameConfig:
             value = getattr(self, f.name)
             if isinstance(value, list):
                 object.__setattr__(self, f.name, tuple(value))
+        object.__setattr__(self, "model_frame", parse_frame_size(self.model_frame))
         self.validate()
 
     # -- validation helpers -------------------------------------------------------------------------
@@ -106,13 +159,24 @@ class GameConfig:
         if self.cell_px != 0:
             self._int_range("cell_px", 16, 256)
         self._int_range("patch", 1, 64)
-        for name, allowed in (("prompt_version", PROMPT_VERSIONS), ("answer_grammar", ANSWER_GRAMMARS)):
+        for name, allowed in (("prompt_version", PROMPT_VERSIONS), ("answer_grammar", ANSWER_GRAMMARS),
+                              ("model_resample", RESAMPLE_FILTERS)):
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{type(self).__name__}.{name} must be one of {list(allowed)}, got {getattr(self, name)!r}")
+        if self.model_frame == "native" and self.model_resample != "bicubic":
+            raise ConfigError(f"{type(self).__name__}.model_resample applies only with a model_frame size; "
+                              "model_frame is 'native'")
 
     # -- (de)serialisation --------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v) for f in dataclasses.fields(self)}
+        """The knobs as JSON data (a knob declared ``omit_default`` is left out while it has its default)."""
+        out = {}
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if f.metadata.get("omit_default") and v == f.default:
+                continue
+            out[f.name] = list(v) if isinstance(v, tuple) else v
+        return out
 
     @classmethod
     def knobs(cls) -> list[dataclasses.Field]:

@@ -11,6 +11,7 @@ import gymnasium as gym
 import numpy as np
 
 from ..render.canvas import RENDERER_VERSION, Canvas
+from ..render.model_frame import model_frame_size, to_model_frame
 from .answer import ParseError, format_ok, perception_exact
 from .config import GameConfig
 from .game import Game, Outcome
@@ -67,7 +68,9 @@ class G1Env(gym.Env):
     failure is a defined outcome: reward -1, state unchanged, ``info["parse_error"]`` says why.
 
     ## Observation Space
-    ``Box(0, 255, (H, W, 3), uint8)``: the frame, H and W multiples of ``config.patch``.
+    ``Box(0, 255, (H, W, 3), uint8)``: the frame as drawn, H and W multiples of ``config.patch``. What a model
+    is given is :meth:`model_observation`: the same frame, resized to ``config.model_frame`` when that is a size
+    (the ``paper`` presets: G1's 640x840 for 2048, 640x640 for the tile games).
 
     ## Starting State
     ``reset(seed=s)`` deals a board from the env's own generator, so the same seed gives the same board
@@ -91,6 +94,9 @@ class G1Env(gym.Env):
     ``gymnasium.make("g1bench/ShisenSho-v1", difficulty="composition", labels=True, max_steps=100)``
 
     ## Version History
+    * v1, since g1bench 0.3: the ``paper`` preset also gives a model G1's frame sizes (knobs ``model_frame`` and
+      ``model_resample``, see :meth:`model_observation`). Rules, prompts and observations are unchanged, and
+      configs and snapshots without the new knobs mean exactly what they meant, so the id stays v1.
     * v1: the ``paper`` preset (the bare id) shows G1's original prompt and reads answers with G1's grammar
       (knobs ``prompt_version`` and ``answer_grammar``); the other presets are unchanged.
     * v0: first release.
@@ -237,6 +243,20 @@ class G1Env(gym.Env):
     def answer_for(self, action: Any) -> str:
         """The answer text that plays ``action`` (e.g. ``<answer>(0, 1) (2, 3)</answer>``)."""
         return self.game.format_action(action)
+
+    def model_observation(self, frame: np.ndarray | None = None) -> np.ndarray:
+        """The picture a model is given for the current state (or for ``frame``, a frame this env drew): the
+        frame resized to ``config.model_frame`` with ``config.model_resample`` (see
+        :mod:`g1bench.render.model_frame`), or the frame itself when ``model_frame`` is ``native``."""
+        if frame is None:
+            self._require_dealt()
+            frame = self._observe()
+        return to_model_frame(frame, self.config)
+
+    @property
+    def model_frame_size(self) -> tuple[int, int]:
+        """(width, height) of :meth:`model_observation`'s pictures."""
+        return model_frame_size(self.config, self.canvas.size)
 
     def _observe(self) -> np.ndarray:
         return self.canvas.render(self.game)

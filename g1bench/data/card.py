@@ -118,12 +118,15 @@ def _versions_table(pairs: Iterable[tuple[str, str, dict[str, Any]]]) -> str:
 
     rows = []
     for game, preset, overrides in pairs:
-        v = G1Env(game, difficulty=preset, render_mode=None, **overrides).versions()
+        env = G1Env(game, difficulty=preset, render_mode=None, **overrides)
+        v = env.versions()
+        (fw, fh), (mw, mh) = v["frame_size"], env.model_frame_size
+        model = "same" if env.config.model_frame == "native" else f"{mw}x{mh} ({env.config.model_resample})"
         rows.append((game, preset, json.dumps(overrides, sort_keys=True) if overrides else "", v["game_version"],
                      v["prompt_version"], f"`{v['prompt_hash']}`", f"`{v['renderer_version']}`",
-                     f"`{content_hash(v['config'])}`"))
+                     f"`{content_hash(v['config'])}`", f"{fw}x{fh}", model))
     return _table(("game", "preset", "overrides", "rules version", "prompt version", "prompt hash", "renderer",
-                   "config hash"), rows)
+                   "config hash", "frame", "model_frame"), rows)
 
 
 def _suites_table(names: Sequence[str]) -> str:
@@ -194,7 +197,8 @@ def _example(first_config: dict[str, str]) -> str:
              'REPO = "ORG/NAME"  # or the path of this folder', "",
              f'ds = load_dataset(REPO, "{perception}", split="train")',
              'row = ds[0]',
-             'row["frame"]         # a PIL.Image',
+             'row["frame"]         # a PIL.Image, as drawn',
+             'row["model_frame"]   # what a model is given (G1\'s size for the paper presets)',
              'print(row["prompt"], row["perception"], row["qa"][0])']
     if "states" in first_config:
         lines += ["", f'states = load_dataset(REPO, "{first_config["states"]}", split="train")',

@@ -62,6 +62,25 @@ def _policy_name(policy: dict[str, Any]) -> str:
     return str(policy.get("policy") or "unknown")
 
 
+def _model_frame_png(env: Any, png_bytes: bytes, where: Path) -> dict[str, Any]:
+    """The ``model_frame`` cell for a run's saved frame: the same PNG when the model is given the frame as drawn,
+    else the frame decoded and resized as the model was given it."""
+    if env.config.model_frame == "native":
+        return {"bytes": png_bytes, "path": None}
+    import io
+
+    import numpy as np
+    from PIL import Image, UnidentifiedImageError
+
+    from ..render.png import encode_png
+
+    try:
+        frame = np.asarray(Image.open(io.BytesIO(png_bytes)).convert("RGB"))
+    except (OSError, UnidentifiedImageError) as e:
+        raise DataError(f"frame {where} is not a readable PNG ({e})") from None
+    return {"bytes": encode_png(env.model_observation(frame)), "path": None}
+
+
 def from_run(run_dir: str | os.PathLike, out: str | os.PathLike, overwrite: bool = False) -> BuildReport:
     """Convert the run directory ``run_dir`` into a dataset folder ``out`` (one ``episodes-<game>`` config per game).
 
@@ -84,6 +103,7 @@ def from_run(run_dir: str | os.PathLike, out: str | os.PathLike, overwrite: bool
     if not episodes:
         raise DataError(f"{episodes_file} holds no finished episode")
 
+    envs: dict[tuple[str, str, str], Any] = {}
     prompts: dict[tuple[str, str, str], str] = {}
     by_game: dict[str, list[dict[str, Any]]] = defaultdict(list)
     frames_missing = 0
@@ -93,11 +113,13 @@ def from_run(run_dir: str | os.PathLike, out: str | os.PathLike, overwrite: bool
         if key not in prompts:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                try:
-                    prompts[key] = make(ep["game"], ep["difficulty"], render_mode=None, **overrides).prompt
+                try:  # the knobs an older suite version pins (paper-v2: native frames), then the episode's own
+                    envs[key] = make(ep["game"], ep["difficulty"], render_mode=None,
+                                     **{**(ep.get("pinned") or {}), **overrides})
                 except (KeyError, ValueError) as e:
                     raise DataError(f"episode {ep['episode_id']}: cannot build {key[0]}/{key[1]} with "
                                     f"{overrides}: {e}") from None
+            prompts[key] = envs[key].prompt
         prompt = prompts[key]
         n = len(ep["steps"])
         for i, s in enumerate(ep["steps"]):
@@ -105,12 +127,13 @@ def from_run(run_dir: str | os.PathLike, out: str | os.PathLike, overwrite: bool
                 raise DataError(f"episode {ep['episode_id']} step {i}: the run's prompt hash {s.get('prompt_hash')} "
                                 f"differs from this g1bench's prompt ({content_hash(prompt)}); convert the run with "
                                 "the g1bench version that made it")
-            frame = None
+            frame = model_frame = None
             if s.get("frame"):
                 png = run_dir / "frames" / f"{s['frame']}.png"
                 if not png.is_file():
                     raise DataError(f"episode {ep['episode_id']} step {i}: frame {png} is missing")
                 frame = {"bytes": png.read_bytes(), "path": None}
+                model_frame = _model_frame_png(envs[key], frame["bytes"], png)
             else:
                 frames_missing += 1
             action = s.get("action")
@@ -119,7 +142,8 @@ def from_run(run_dir: str | os.PathLike, out: str | os.PathLike, overwrite: bool
             by_game[ep["game"]].append({
                 "episode_id": ep["episode_id"], "policy": policy, "step": int(s.get("step", i)),
                 "game_index": int(s.get("game_index", 0)), "game": ep["game"], "difficulty": ep["difficulty"],
-                "overrides": canonical_json(overrides), "seed": int(ep["seed"]), "frame": frame, "prompt": prompt,
+                "overrides": canonical_json(overrides), "seed": int(ep["seed"]), "frame": frame,
+                "model_frame": model_frame, "prompt": prompt,
                 "answer": s["answer"] if isinstance(s.get("answer"), (str, type(None))) else json.dumps(s["answer"]),
                 "action": None if action is None else [int(v) for v in action],
                 "parse_error": s.get("parse_error"), "reward": float(s.get("reward", 0.0)),

@@ -95,11 +95,17 @@ def _play_without_ending(env: G1Env, action: Any) -> bool:
     return True
 
 
+def _model_frame_png(env: G1Env, frame: np.ndarray) -> dict[str, Any]:
+    """The ``model_frame`` cell of a row: the picture a model is given for ``frame``, as PNG."""
+    return {"bytes": encode_png(env.model_observation(frame)), "path": None}
+
+
 def _board_columns(env: G1Env) -> dict[str, Any]:
     game = env.game
     frame = env.render()
     return {
         "frame": {"bytes": encode_png(frame), "path": None},
+        "model_frame": _model_frame_png(env, frame),
         "prompt": env.prompt,
         "perception": game.perception_text(),
         "structured_state": canonical_json(game.structured_state()),
@@ -239,7 +245,8 @@ def episode_rows(env: G1Env, difficulty: str, overrides: dict[str, Any], policy_
         yield {
             "episode_id": episode_id, "policy": policy_name, "step": t, "game_index": k, "game": name,
             "difficulty": difficulty, "overrides": canonical_json(overrides), "seed": spec.seed,
-            "frame": {"bytes": encode_png(frame), "path": None}, "prompt": env.prompt, "answer": answer,
+            "frame": {"bytes": encode_png(frame), "path": None}, "model_frame": _model_frame_png(env, frame),
+            "prompt": env.prompt, "answer": answer,
             "action": None if action is None else [int(v) for v in np.atleast_1d(action)],
             "parse_error": info["parse_error"], "reward": float(reward), "score_delta": int(info["score_delta"]),
             "valid": bool(info["valid"]), "success": bool(info["success"]), "terminated": bool(terminated),

@@ -14,6 +14,10 @@ from typing import Any
 #: a column: (name, type, description). Types: string, int64, float64, bool, image, list<int64>, qa
 Column = tuple[str, str, str]
 
+_MODEL_FRAME = ("The picture a model is given (PNG): `frame` resized to the config's `model_frame` size with its "
+                "`model_resample` filter (the paper presets: G1's 640x840 for 2048, 640x640 for the tile games, "
+                "BICUBIC), or `frame` itself when `model_frame` is `native` (`env.model_observation()`).")
+
 _WHERE = (
     ("game", "string", "Game name, as accepted by `g1bench.make` (`g1bench.list_games()`)."),
     ("difficulty", "string", "Difficulty preset of the game (`g1bench.list_presets(game)`)."),
@@ -21,7 +25,8 @@ _WHERE = (
                             "for the natural-image game); `g1bench.make(game, difficulty, **overrides)` rebuilds the env."),
 )
 _BOARD = (
-    ("frame", "image", "The rendered frame (PNG, decodes to a PIL RGB image) exactly as the env shows it to a model."),
+    ("frame", "image", "The rendered frame (PNG, decodes to a PIL RGB image) as the env draws it (what people see)."),
+    ("model_frame", "image", _MODEL_FRAME),
     ("prompt", "string", "The game's instruction text shown beside the frame (`env.prompt`)."),
     ("perception", "string", "Exact perception ground truth of the frame in the paper's text format "
                              "(`info[\"perception\"]`; what a model should write inside `<perception></perception>`)."),
@@ -60,7 +65,8 @@ EPISODES: tuple[Column, ...] = (
                             "ends inside the step budget)."),
 ) + _WHERE + (
     ("seed", "int64", "The episode's first seed (`EpisodeSpec.seed`)."),
-    ("frame", "image", "The frame the policy saw before answering."),
+    ("frame", "image", "The frame before the policy answered, as the env draws it."),
+    ("model_frame", "image", _MODEL_FRAME),
     ("prompt", "string", "The prompt shown with the frame."),
     ("answer", "string", "The policy's raw answer text."),
     ("action", "list<int64>", "The parsed action: `[direction]` for 2048, `[r1, c1, r2, c2]` for tile games; null "

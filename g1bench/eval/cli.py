@@ -248,7 +248,7 @@ def manifest_document(suite) -> dict:
 def cmd_suites(args) -> int:
     from pathlib import Path
 
-    from .suites import SUITES, get_suite
+    from .suites import SUITE_VERSIONS, SUITES, get_suite
 
     if args.manifest:
         try:
@@ -270,6 +270,9 @@ def cmd_suites(args) -> int:
                 return 2
         games = ", ".join(suite.games())
         print(f"{suite.suite_id:<10} hash {suite.hash()}  {len(suite.episodes):>4} episodes  [{games}]  {suite.description}")
+    older = [f"{n}-v{v}" for n, vs in SUITE_VERSIONS.items() for v in sorted(vs) if v != get_suite(n).version]
+    if older:
+        print(f"older versions (their runs still verify; --manifest ID shows one): {', '.join(older)}")
     return 0
 
 

@@ -7,11 +7,11 @@
       "complete": true, "episodes_done": 40, "episodes_total": 40,
       "provenance": {
         "g1bench_version": "0.2.0",
-        "suite": {"name": "paper", "version": 2, "suite_id": "paper-v2", "hash": "…"},
+        "suite": {"name": "paper", "version": 3, "suite_id": "paper-v3", "hash": "…"},
         "shard": null,                                    # or {"index": I, "count": N}
         "policy": {"policy": "random", "backend": "builtin", …model id, revision, sampling…},
         "env_versions": {…rules/prompt/renderer versions per game and difficulty…},
-        "image_size": {"2048/paper": [448, 504], …},
+        "image_size": {"2048/paper": [640, 840], …},    # (width, height) of the picture the model was given
         "invalid_answer": {"2048": "random-move", …},
         "hardware": {"platform": …, "python": …, "cpu_count": …},
         "start_time": "…", "end_time": "…"
@@ -105,7 +105,8 @@ class Provenance(_Strict):
     shard: Optional[Shard] = None
     policy: dict[str, Any] = Field(description="the policy's describe(): model, revision, backend, sampling, …")
     env_versions: dict[str, Any]
-    image_size: dict[str, Any]
+    image_size: dict[str, Any] = Field(description="per (game, difficulty): [width, height] of the picture the model "
+                                             "was given (the config's model_frame, else the frame as drawn)")
     invalid_answer: dict[str, StrictStr]
     hardware: dict[str, Any]
     start_time: StrictStr

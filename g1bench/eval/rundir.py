@@ -449,16 +449,17 @@ def episode_record(spec: Any, steps: list[dict[str, Any]]) -> dict[str, Any]:
     """A finished episode as readers see it: its spec, score, games played and steps."""
     from .metrics import episode_score
 
-    return {**spec.to_dict(), "episode_id": spec.episode_id, "score": episode_score(spec.game, steps),
+    pinned = {"pinned": dict(spec.pinned)} if spec.pinned else {}  # an older suite version's knobs (paper-v2)
+    return {**spec.to_dict(), **pinned, "episode_id": spec.episode_id, "score": episode_score(spec.game, steps),
             "games_played": 1 + max((int(s.get("game_index") or 0) for s in steps), default=0), "steps": steps}
 
 
 def run_suite(run: Mapping[str, Any]):
     """The suite a ``run.json`` records (RunError when it is malformed)."""
-    from .suites import Suite
+    from .suites import Suite, resolve_recorded
 
     try:
-        return Suite.from_dict(run["suite"])
+        return resolve_recorded(Suite.from_dict(run["suite"]))
     except (KeyError, TypeError, ValueError) as e:
         raise RunError(f"run.json: the suite record is malformed ({type(e).__name__}: {e})") from None
 

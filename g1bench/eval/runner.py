@@ -78,6 +78,8 @@ class _Live:
     score: float = 0.0
     frame: np.ndarray | None = None
     frame_id: str | None = None
+    #: the picture the policy is given (the frame resized to the config's model_frame; None for baselines)
+    model_frame: np.ndarray | None = None
     info: dict[str, Any] | None = None
 
     @property
@@ -238,11 +240,13 @@ class Runner:
         if self.policy.needs_frames or self.save_frames:
             ep.frame = ep.env.render()
             ep.frame_id = ep.env.canvas.frame_id
-            if self.save_frames:
+            if self.save_frames:  # the run keeps the frame as drawn (replays, GIFs); the model's is derived from it
                 self.run_dir.save_frame(ep.frame, ep.frame_id)
+            if self.policy.needs_frames:
+                ep.model_frame = ep.env.model_observation(ep.frame)
 
     def _turns(self, cohort: list[_Live]) -> list[Turn]:
-        return [Turn(game=ep.spec.game, frame=ep.frame if self.policy.needs_frames else None, prompt=ep.env.prompt,
+        return [Turn(game=ep.spec.game, frame=ep.model_frame, prompt=ep.env.prompt,
                      state=ep.env.get_state(), episode=ep.spec.episode_id, step=ep.step) for ep in cohort]
 
     def _apply(self, ep: _Live, answer: Answer | dict[str, Any]) -> dict[str, Any]:
@@ -262,7 +266,7 @@ class Runner:
 
     def _finish(self, ep: _Live) -> None:
         self._scores.setdefault(ep.spec.game, []).append(ep.score)
-        ep.frame, ep.info = None, None
+        ep.frame, ep.model_frame, ep.info = None, None, None
         ep.env.close()
 
     # -- results -------------------------------------------------------------------------------------
@@ -299,7 +303,8 @@ def build_results(suite: Suite, meta: dict[str, Any], episodes: Sequence[Episode
             "shard": meta.get("shard"),
             "policy": meta["policy"],
             "env_versions": envs,
-            "image_size": {k.split("|")[0]: v["frame_size"] for k, v in envs.items()},
+            # what the model was given: the config's model_frame size, else the frame as drawn
+            "image_size": {k.split("|")[0]: v["config"].get("model_frame", v["frame_size"]) for k, v in envs.items()},
             "invalid_answer": dict(suite.invalid_answer),
             "hardware": hardware(),
             "start_time": meta["start_time"],

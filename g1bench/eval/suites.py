@@ -10,6 +10,10 @@ A suite's hash covers its episodes and the versions of every rule, prompt and re
 a result is only ever compared with results of the identical benchmark. Changing a preset, a prompt or
 the renderer changes a start-state or prompt hash in the published manifest; tests fail until the
 suite's version is bumped.
+
+A built-in suite keeps its older versions resolvable (``get_suite("paper-v2")``), so runs made with them
+still verify: an older version pins the knobs added since (``EpisodeSpec.pinned``) to the values that
+reproduce it exactly.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -48,6 +52,10 @@ class EpisodeSpec:
     warmup: int = 0
     overrides: Mapping[str, Any] = field(default_factory=dict)
     index: int = 0
+    #: knobs an older suite version pins to the value that reproduces it, for knobs added after it was made
+    #: (e.g. ``model_frame: native`` for ``paper-v2``). Not in :meth:`to_dict`: the suite's record and hash
+    #: predate them, and such a knob at that value is left out of the config's dict too (``omit_default``).
+    pinned: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def episode_id(self) -> str:
@@ -63,8 +71,12 @@ class EpisodeSpec:
         return {"game": self.game, "difficulty": self.difficulty, "seed": self.seed, "steps": self.steps,
                 "warmup": self.warmup, "overrides": dict(self.overrides), "index": self.index}
 
+    def env_overrides(self) -> dict[str, Any]:
+        """The knob overrides the episode's env is built with: the pinned knobs, then the episode's own."""
+        return {**dict(self.pinned), **dict(self.overrides)}
+
     def make_env(self, render_mode: str | None = "rgb_array") -> G1Env:
-        return G1Env(self.game, difficulty=self.difficulty, render_mode=render_mode, **dict(self.overrides))
+        return G1Env(self.game, difficulty=self.difficulty, render_mode=render_mode, **self.env_overrides())
 
 
 def stream_seed(seed: int, k: int) -> int:
@@ -152,7 +164,7 @@ class Suite:
         for e in self.episodes:
             key = f"{e.group}|{json.dumps(dict(e.overrides), sort_keys=True)}"
             if key not in out:
-                out[key] = _versions(e.game, e.difficulty, json.dumps(dict(e.overrides), sort_keys=True))
+                out[key] = _versions(e.game, e.difficulty, json.dumps(e.env_overrides(), sort_keys=True))
         return out
 
     def hash(self) -> str:
@@ -247,17 +259,28 @@ def frame_hash(frame: np.ndarray) -> str:
 
 
 # -- built-in suites --------------------------------------------------------------------------------
-def _paper() -> Suite:
+#: what ``paper-v2`` / ``smoke-v2`` pin: they were made before the model_frame knob, with native frames
+_BEFORE_MODEL_FRAME = {"model_frame": "native"}
+
+
+def _paper(version: int = 3) -> Suite:
+    pinned = _BEFORE_MODEL_FRAME if version == 2 else {}
     eps = []
     for game in GAMES:
         for i in range(10):
-            eps.append(EpisodeSpec(game, "paper", seed=i, steps=100, warmup=PAPER_EVAL_WARMUP[game], index=i))
-    # v2: G1's prompts and answer grammar (the paper presets' prompt_version / answer_grammar)
-    return Suite("paper", 2, tuple(eps), "The G1 protocol: per game 10 episodes x 100 policy steps at the paper "
-                 "preset (G1's prompts and answer grammar); 2048 after 100 random warm-up moves.")
+            eps.append(EpisodeSpec(game, "paper", seed=i, steps=100, warmup=PAPER_EVAL_WARMUP[game], index=i,
+                                   pinned=pinned))
+    if version == 2:  # G1's prompts and answer grammar (the paper presets' prompt_version / answer_grammar)
+        return Suite("paper", 2, tuple(eps), "The G1 protocol as of g1bench 0.2: per game 10 episodes x 100 policy "
+                     "steps at the paper preset (G1's prompts and answer grammar, frames at their native size); 2048 "
+                     "after 100 random warm-up moves. Superseded by paper-v3 (G1's frame sizes).")
+    # v3: the model is given G1's frame sizes (the paper presets' model_frame: 2048 640x840, tile games 640x640)
+    return Suite("paper", 3, tuple(eps), "The G1 protocol: per game 10 episodes x 100 policy steps at the paper "
+                 "preset (G1's prompts, answer grammar and frame sizes: 2048 640x840, tile games 640x640); 2048 after "
+                 "100 random warm-up moves.")
 
 
-def _grid() -> Suite:
+def _grid(version: int = 2) -> Suite:
     eps = []
     for game, cls in GAMES.items():
         for preset in cls.Config.presets:
@@ -265,32 +288,59 @@ def _grid() -> Suite:
                 continue
             for i in range(5):
                 eps.append(EpisodeSpec(game, preset, seed=i, steps=30, warmup=PAPER_EVAL_WARMUP[game], index=i))
-    # v2: the games' v1 (configs gained the protocol knobs; these presets still use g1bench's prompts)
+    # v2: the games' v1 (configs gained the protocol knobs; these presets still use g1bench's prompts and
+    # native frames)
     return Suite("grid", 2, tuple(eps), "Every game x every difficulty preset, 5 episodes x 30 steps: "
                  "charts difficulty along the perception and reasoning axes.")
 
 
-def _smoke() -> Suite:
-    eps = [EpisodeSpec(game, "paper", seed=0, steps=4, warmup=PAPER_EVAL_WARMUP[game] // 10, index=i)
+def _smoke(version: int = 3) -> Suite:
+    pinned = _BEFORE_MODEL_FRAME if version == 2 else {}
+    eps = [EpisodeSpec(game, "paper", seed=i, steps=4, warmup=PAPER_EVAL_WARMUP[game] // 10, index=i,
+                       overrides=_offline_overrides(game), pinned=pinned)
            for game in GAMES for i in range(2)]
-    eps = [EpisodeSpec(e.game, e.difficulty, seed=e.index, steps=e.steps, warmup=e.warmup, index=e.index,
-                       overrides=_offline_overrides(e.game)) for e in eps]
-    # v2: the paper presets with G1's prompts and answer grammar
-    return Suite("smoke", 2, tuple(eps), "Tiny: 2 episodes x 4 steps per game, offline tiles; for CI and checks.")
+    # v2: the paper presets with G1's prompts and answer grammar; v3: and G1's frame sizes
+    return Suite("smoke", version, tuple(eps), "Tiny: 2 episodes x 4 steps per game, offline tiles; for CI and checks.")
 
 
 def _offline_overrides(game: str) -> dict[str, Any]:
     return {"tile_source": "bundled"} if game == "shisensho-images" else {}
 
 
-SUITES = {"paper": _paper, "grid": _grid, "smoke": _smoke}
+#: every built-in suite's versions that g1bench can still build (and so verify runs of); the last is current
+SUITE_VERSIONS: dict[str, dict[int, Callable[[], Suite]]] = {
+    "paper": {2: lambda: _paper(2), 3: lambda: _paper(3)},
+    "grid": {2: lambda: _grid(2)},
+    "smoke": {2: lambda: _smoke(2), 3: lambda: _smoke(3)},
+}
+#: the current version of every built-in suite
+SUITES = {name: versions[max(versions)] for name, versions in SUITE_VERSIONS.items()}
 
 
 def get_suite(name: str) -> Suite:
-    """A built-in suite by name (``paper``, ``grid``, ``smoke``)."""
+    """A built-in suite by name (``paper``, ``grid``, ``smoke``: the current version) or by id (``paper-v2``: an
+    older version, kept so that runs made with it still verify)."""
+    base, _, version = name.rpartition("-v")
+    if base in SUITE_VERSIONS and version.isdigit():
+        known = SUITE_VERSIONS[base]
+        if int(version) not in known:
+            raise UnknownNameError(f"unknown suite version {name!r}; {base} has versions "
+                                   f"{', '.join(f'{base}-v{v}' for v in sorted(known))}")
+        return known[int(version)]()
     if name not in SUITES:
         raise UnknownNameError(f"unknown suite {name!r}; suites: {sorted(SUITES)} (or build one with --games/--episodes/...)")
     return SUITES[name]()
+
+
+def resolve_recorded(suite: Suite) -> Suite:
+    """The suite a run file records, as this g1bench builds it: a record of a built-in suite version whose episodes
+    are that version's is that built-in (with the knobs it pins); anything else is taken as recorded."""
+    versions = SUITE_VERSIONS.get(suite.name, {})
+    if suite.version not in versions:
+        return suite
+    known = versions[suite.version]()
+    same = [e.to_dict() for e in known.episodes] == [e.to_dict() for e in suite.episodes]
+    return known if same and dict(known.invalid_answer) == dict(suite.invalid_answer) else suite
 
 
 def custom_suite(games: list[str], difficulty: str = "paper", episodes: int = 10, steps: int = 100,

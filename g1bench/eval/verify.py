@@ -182,7 +182,10 @@ def _verify(v: Verification, run: dict[str, Any], results: dict[str, Any], logge
         _fail(v, f"results.json provenance.suite: {prov['suite']['suite_id']} {prov['suite']['hash']!r} differs from "
                  f"run.json's {suite.suite_id} {recorded!r}", True)
     if suite.name in SUITES:
-        known = get_suite(suite.name)
+        try:
+            known = get_suite(suite.suite_id)
+        except UnknownNameError as e:
+            _fail(v, f"suite {suite.suite_id}: {e}", True)
         if (known.suite_id, known.hash()) != (suite.suite_id, recomputed):
             _fail(v, f"suite {suite.suite_id} (hash {recomputed}) is not the built-in {known.suite_id} (hash "
                      f"{known.hash()}): an old or altered suite", True)

@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
-from ..core.config import PAPER_PROTOCOL, ConfigError, GameConfig, knob
+from ..core.config import ConfigError, GameConfig, knob, paper_protocol
 from ..core.game import Game, Outcome, PairActions, PromptText
 from ..render.shapes import COLORS, SHAPES, empty_cell, shape_tile
 
@@ -105,9 +105,9 @@ class ConfigShisenSho(BoardConfig):
         # The paper's main setting: its Fig. 1 thumbnail is a 6x6 board with 9 kinds x 4 in mixed colours
         # and shapes, and the released code's palette is 6 colours x 6 shapes, so we deal 9 of those 36
         # kinds on 6x6 (spec section 2.2: the exact palette of the paper's runs is unknown). The board of
-        # "more-kinds", with G1's prompt and answer grammar.
+        # "more-kinds", with G1's prompt, answer grammar and frame size.
         "paper": {"rows": 6, "cols": 6, "n_kinds": 9, "colors": PAPER_COLORS, "shapes": PAPER_SHAPES,
-                  **PAPER_PROTOCOL},
+                  **paper_protocol("shisensho")},
     }
     preset_grid: ClassVar = {
         "base": ("base", "base"),

@@ -8,7 +8,7 @@ from typing import Any, ClassVar, Hashable, Sequence
 
 import numpy as np
 
-from ..core.config import PAPER_PROTOCOL, ConfigError, knob
+from ..core.config import ConfigError, knob, paper_protocol
 from ..core.game import PromptText
 from ..core.hashing import content_hash
 from ..render.shapes import empty_cell
@@ -59,8 +59,8 @@ class ConfigShisenShoImages(BoardConfig):
 
     presets: ClassVar = {
         # The paper's Shisen-Sho-Cifar10: 6x6, 9 of the 10 CIFAR-10 classes, 4 different images each, with
-        # G1's prompt and answer grammar.
-        "paper": {"rows": 6, "cols": 6, "n_kinds": 9, "tile_source": "cifar10", **PAPER_PROTOCOL},
+        # G1's prompt, answer grammar and frame size.
+        "paper": {"rows": 6, "cols": 6, "n_kinds": 9, "tile_source": "cifar10", **paper_protocol("shisensho-images")},
         # The same board with the offline pack (clean emoji pictograms: easier to recognise than 32x32 photos).
         "bundled": {"rows": 6, "cols": 6, "n_kinds": 9, "tile_source": "bundled"},
         # More tiles: 8x8 with 8 classes x 8 different pictures. 8 copies is what the bundled pack holds per

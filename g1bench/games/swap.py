@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..core.config import PAPER_PROTOCOL, ConfigError, GameConfig, knob
+from ..core.config import ConfigError, GameConfig, knob, paper_protocol
 from ..core.game import Game, Outcome, PairActions, PromptText
 from ..render.shapes import COLORS, SHAPES, empty_cell, shape_tile
 
@@ -43,8 +43,8 @@ class ConfigSwap(GameConfig):
 
     presets: ClassVar = {
         # 8x8, Red/Green/Blue/Yellow x circle/square/triangle, all 12 kinds: the released code, with G1's
-        # prompt and answer grammar.
-        "paper": {**PAPER_PROTOCOL},
+        # prompt, answer grammar and frame size.
+        "paper": {**paper_protocol("swap")},
         "base": {},
         # Perception: the same 12 kinds on the board, drawn from a 6 colour x 6 shape palette (36 kinds),
         # so colour and shape must be read more carefully (magenta vs red, diamond vs square, ...).

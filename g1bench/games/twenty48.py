@@ -9,7 +9,7 @@ import gymnasium as gym
 import numpy as np
 
 from ..core.answer import ParseError, parse_int_answer
-from ..core.config import PAPER_PROTOCOL, ConfigError, GameConfig, knob
+from ..core.config import ConfigError, GameConfig, knob, paper_protocol
 from ..core.game import Game, Outcome, PromptText
 from ..render.font import fit_scale, stamp_centered
 
@@ -32,7 +32,7 @@ class Config2048(GameConfig):
     colored: bool = knob(True, "perception", "Colour tiles by value (False: every tile the same colour, read the digits).")
 
     presets: ClassVar = {
-        "paper": {**PAPER_PROTOCOL},
+        "paper": {**paper_protocol("2048")},
         "base": {},
         "mono": {"colored": False},
         "large": {"size": 6, "cell_px": 84},

@@ -184,20 +184,19 @@ def plan(frames: Iterable[tuple[str, tuple[int, int], int | None]], grid: Vision
 
 
 def suite_frames(suite: Any) -> list[tuple[str, tuple[int, int], str]]:
-    """(key, frame size, prompt) per distinct (game, difficulty, overrides) of a suite, from its env versions
-    (``frame_size``) and one env of each (its prompt)."""
+    """(key, size of the picture the model is given, prompt) per distinct (game, difficulty, overrides) of a suite,
+    from one env of each (its ``model_frame_size``: the paper presets' G1 sizes, else the frame as drawn)."""
     import json
 
-    versions = suite.env_versions()
     out, seen = [], set()
     for e in suite.episodes:
         key = f"{e.group}|{json.dumps(dict(e.overrides), sort_keys=True)}"
         if key in seen:
             continue
         seen.add(key)
-        w, h = versions[key]["frame_size"]
-        out.append((e.group + ("" if not e.overrides else f" {dict(e.overrides)}"), (int(w), int(h)),
-                    e.make_env(render_mode=None).prompt))
+        env = e.make_env(render_mode=None)
+        w, h = env.model_frame_size
+        out.append((e.group + ("" if not e.overrides else f" {dict(e.overrides)}"), (int(w), int(h)), env.prompt))
     return out
 
 
