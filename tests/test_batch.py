@@ -95,3 +95,16 @@ def test_errors():
             batch.step([0])
         batch.reset(seeds=[0])  # the worker survived the error
         assert batch.step([0])[0] is not None
+
+
+def test_frames_are_the_pictures_a_model_is_given():
+    """The paper presets' frames come out at G1's sizes (as G1's sandboxes resized them); other presets as drawn."""
+    with EnvBatch([EnvSpec("2048"), EnvSpec("swap"), EnvSpec("shisensho", "base")], num_workers=1) as batch:
+        obs = batch.reset(seeds=0)
+        assert [o.frame.shape for o in obs] == [(840, 640, 3), (640, 640, 3), (560, 504, 3)]
+        stepped = batch.step(["<answer>0</answer>", "<answer>(0, 0) (0, 1)</answer>", "<answer>(0, 0) (0, 1)</answer>"])
+        assert [r.frame.shape for r in stepped] == [(840, 640, 3), (640, 640, 3), (560, 504, 3)]
+        env = g1bench.make("2048")
+        env.reset(seed=0)
+        assert np.array_equal(obs[0].frame, env.model_observation())
+        assert batch.observe()[1].frame.shape == (640, 640, 3)

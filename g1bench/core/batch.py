@@ -41,7 +41,12 @@ class EnvSpec:
 
 @dataclass
 class Observation:
-    """What a policy needs for one env: the frame, the prompt, and the info dict (perception GT, ...)."""
+    """What a policy needs for one env: the frame, the prompt, and the info dict (perception GT, ...).
+
+    ``frame`` is the picture a model is given (``env.model_observation()``: resized to the config's
+    ``model_frame``, e.g. G1's 640x840 for 2048's paper preset), as G1's sandboxes resized every frame before
+    handing it out.
+    """
 
     frame: np.ndarray | None
     prompt: str
@@ -50,7 +55,8 @@ class Observation:
 
 @dataclass
 class StepResult:
-    """One env's step: reward, episode flags and info (see :class:`~g1bench.core.env.G1Env`), and the new frame."""
+    """One env's step: reward, episode flags and info (see :class:`~g1bench.core.env.G1Env`), and the new frame
+    (the model's picture, as in :class:`Observation`)."""
 
     frame: np.ndarray | None
     reward: float
@@ -74,7 +80,7 @@ class _Shard:
                 out.append(None)
                 continue
             frame, info = env.reset(seed=seed, options={"state": state} if state is not None else None)
-            out.append(Observation(frame if self.render else None, env.prompt, info))
+            out.append(Observation(env.model_observation(frame) if self.render else None, env.prompt, info))
         return out
 
     def step(self, actions: Sequence[Any]) -> list[StepResult | None]:
@@ -84,11 +90,11 @@ class _Shard:
                 out.append(None)
                 continue
             frame, reward, term, trunc, info = env._step(action, render=self.render)
-            out.append(StepResult(frame, reward, term, trunc, info))
+            out.append(StepResult(None if frame is None else env.model_observation(frame), reward, term, trunc, info))
         return out
 
     def observe(self) -> list[Observation]:
-        return [Observation(env._observe(), env.prompt, env._info()) for env in self.envs]
+        return [Observation(env.model_observation(), env.prompt, env._info()) for env in self.envs]
 
     def evaluate_groups(self, groups: Sequence[Sequence[Any] | None]) -> list[list[Judgement] | None]:
         return [env.evaluate_group(g) if g is not None else None for env, g in zip(self.envs, groups)]
