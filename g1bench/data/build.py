@@ -24,9 +24,9 @@ from typing import Any, Callable, Iterable, Sequence
 from .. import __version__
 from ..core.hashing import canonical_json, content_hash
 from .errors import DataError
+from .schema import PUBLISHED_SUITES
 
 CONFIG_KINDS = ("perception", "states", "episodes", "manifests")
-PUBLISHED_SUITES = ("smoke", "paper", "grid")
 POLICIES = ("random", "random-legal", "oracle")
 STAGE = ".g1bench-build"
 CARD = "README.md"

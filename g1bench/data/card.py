@@ -13,7 +13,7 @@ from typing import Any, Iterable, Sequence
 
 from .. import __version__
 from ..core.hashing import content_hash
-from .schema import COLUMNS, yaml_features
+from .schema import COLUMNS, PUBLISHED_SUITES, yaml_features
 
 CITATION = """@article{chen2025g1,
   title   = {G1: Bootstrapping Perception and Reasoning Abilities of Vision-Language Model via Reinforcement Learning},
@@ -211,7 +211,6 @@ def _example(first_config: dict[str, str]) -> str:
 
 def render_build_card(spec: Any, files: Sequence[Any]) -> str:
     """The card of a ``g1bench data build`` folder."""
-    from .build import PUBLISHED_SUITES
     from .sampling import overrides_for
 
     first: dict[str, str] = {}

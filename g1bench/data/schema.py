@@ -86,6 +86,9 @@ EPISODES: tuple[Column, ...] = (
     ("latency_s", "float64", "Seconds the policy took for this answer (null for baselines)."),
 )
 
+#: the built-in suites whose seed manifests the ``manifests`` config holds
+PUBLISHED_SUITES = ("smoke", "paper", "grid")
+
 MANIFESTS: tuple[Column, ...] = (
     ("suite", "string", "Suite name (`g1bench.eval.suites.get_suite`)."),
     ("suite_version", "int64", "Suite version."),
