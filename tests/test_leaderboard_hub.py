@@ -116,7 +116,7 @@ def test_push_refuses_bad_runs_and_repushing_makes_no_commit(hub, pushed, smoke_
         "answer": f"error: {smoke_runs['answer']} does not verify: {smoke_runs['answer_reason']}",
         "incomplete": f"error: {smoke_runs['incomplete']} is incomplete (",
         "shard": f"error: {smoke_runs['shard']} is shard 0/2 of smoke-v3: join the shards with `g1bench merge`",
-        "mystery": f"error: {smoke_runs['mystery']} does not verify: unknown suite 'mystery-v2': not a built-in suite",
+        "mystery": f"error: {smoke_runs['mystery']} does not verify: unknown suite 'mystery-v3': not a built-in suite",
     }
     for name, r in zip(bad, out[2:7]):
         lines = error_lines(r)

@@ -26,10 +26,10 @@ ENV = {"HF_HUB_OFFLINE": "1", "PATH": os.path.dirname(sys.executable) + ":/usr/b
 
 
 def start_turn(spec, step=0):
-    """The turn a policy sees at the start of an episode of a suite."""
+    """The turn a policy sees at the start of an episode of a suite (the model frame, as the runner gives it)."""
     env = spec.make_env()
     start_game(spec, env, 0)
-    return Turn(game=spec.game, frame=env.render(), prompt=env.prompt, state={}, episode=spec.episode_id, step=step)
+    return Turn(game=spec.game, frame=env.model_observation(), prompt=env.prompt, state={}, episode=spec.episode_id, step=step)
 
 
 @pytest.fixture(scope="module")

@@ -480,8 +480,9 @@ def test_presets_and_grid():
     P = ConfigShisenSho.presets
     assert set(P) == {"base", "more-kinds", "more-tiles", "composition", "paper"}
     assert set(ConfigShisenSho.preset_grid) == set(P)
-    # the paper board is the "more-kinds" board, spoken to in G1's protocol
-    assert P["paper"] == {**P["more-kinds"], "prompt_version": "g1-paper", "answer_grammar": "g1"}
+    # the paper board is the "more-kinds" board, spoken to in G1's protocol (G1's prompt, grammar and frame size)
+    assert P["paper"] == {**P["more-kinds"], "prompt_version": "g1-paper", "answer_grammar": "g1",
+                          "model_frame": (640, 640), "model_resample": "bicubic"}
     comp = ConfigShisenSho.from_preset("composition")
     assert (comp.rows, comp.cols, comp.kinds_count, comp.copies) == (12, 12, 36, 4)
     tiles = ConfigShisenSho.from_preset("more-tiles")

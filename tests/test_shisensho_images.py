@@ -197,7 +197,8 @@ def test_env_config_records_the_tile_source_really_used(offline_hub):
     with pytest.warns(RuntimeWarning, match="could not be loaded"):
         env = G1Env("shisensho-images", "paper", tile_source="g1bench-tests/missing-for-preset")
     # the bundled board, still in the paper preset's protocol
-    assert env.config == ConfigShisenShoImages.from_preset("bundled", prompt_version="g1-paper", answer_grammar="g1")
+    assert env.config == ConfigShisenShoImages.from_preset("bundled", prompt_version="g1-paper", answer_grammar="g1",
+                                                           model_frame=(640, 640))
     assert env.versions()["config"]["tile_source"] == "bundled"
     # building a config alone loads nothing and keeps what was asked for
     assert ConfigShisenShoImages.from_preset("paper").tile_source == "cifar10"

@@ -542,7 +542,9 @@ def test_presets():
     assert (paper.rows, paper.cols, paper.kinds_in_play) == (8, 8, 12)
     assert paper.colors == ("Red", "Green", "Blue", "Yellow") and paper.shapes == ("circle", "square", "triangle")
     assert Swap(paper).cell_px == 70
-    assert ConfigSwap.from_preset("base") == dataclasses.replace(paper, prompt_version="g1bench-v1", answer_grammar="lenient")
+    assert paper.model_frame == (640, 640) and paper.model_resample == "bicubic"  # G1's eval frame for Swap
+    assert ConfigSwap.from_preset("base") == dataclasses.replace(paper, prompt_version="g1bench-v1", answer_grammar="lenient",
+                                                                 model_frame="native")
     more = ConfigSwap.from_preset("more-kinds")
     assert (more.rows, more.kinds_in_play, len(more.palette)) == (8, 12, 36)
     large = ConfigSwap.from_preset("large")

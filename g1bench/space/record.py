@@ -82,10 +82,12 @@ def episode_rows(game: str, preset: str, seed: int, steps: list[dict[str, Any]],
         else:
             env.set_state(s["snapshot"])
         action = s["action"]
+        frame = env.render()
         rows.append({
             "episode_id": episode_id, "policy": policy, "step": t, "game_index": 0, "game": game,
             "difficulty": preset, "overrides": canonical_json(overrides or {}), "seed": int(seed),
-            "frame": {"bytes": encode_png(env.render()), "path": None}, "prompt": env.prompt,
+            "frame": {"bytes": encode_png(frame), "path": None},
+            "model_frame": {"bytes": encode_png(env.model_observation(frame)), "path": None}, "prompt": env.prompt,
             "answer": s["answer"], "action": None if action is None else [int(v) for v in action],
             "parse_error": s.get("parse_error"), "reward": float(s["reward"]), "score_delta": int(s["score_delta"]),
             "valid": bool(s["valid"]), "success": bool(s["success"]), "terminated": bool(s["terminated"]),
