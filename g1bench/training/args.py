@@ -12,7 +12,14 @@ from dataclasses import dataclass, field
 
 from trl import ScriptArguments
 
+from .states import TRAIN_FRAME
+
 _PREFLIGHT = ("error", "warn", "off")
+_MODEL_FRAME_HELP = (
+    "the picture the model is given, every game: a size WxH every frame is resized to (PIL BICUBIC), by default "
+    f"{TRAIN_FRAME}, G1's training size (spec section 4.1); 'eval': each preset's own (what g1bench eval gives the "
+    "model: the paper presets' 640x840 for 2048, 640x640 for the tile games); 'native': the frame as drawn. A "
+    "game's own model_frame in game_overrides wins")
 
 
 @dataclass
@@ -46,6 +53,7 @@ class GRPOScriptArguments(ScriptArguments, _Preflight):
         "choices": ["paper", "late-game"]})
     game_overrides: str | None = field(default=None, metadata={
         "help": "JSON of knob overrides per game, e.g. '{\"shisensho-images\": {\"tile_source\": \"bundled\"}}'"})
+    model_frame: str = field(default=TRAIN_FRAME, metadata={"help": _MODEL_FRAME_HELP})
     num_states: int | None = field(default=None, metadata={
         "help": "training states (None: fresh states for every step of max_steps, as the paper; a states dataset: "
                 "all its rows)"})
@@ -95,6 +103,8 @@ class ColdStartArguments:
     attempts: int = field(default=1, metadata={"help": "tries per state (use temperature > 0 for more than one)"})
     game_overrides: str | None = field(default=None, metadata={
         "help": "JSON of knob overrides per game, e.g. '{\"shisensho-images\": {\"tile_source\": \"bundled\"}}'"})
+    model_frame: str = field(default=TRAIN_FRAME, metadata={
+        "help": _MODEL_FRAME_HELP.replace("the model is given", "the teacher sees and the dataset stores")})
     resume: bool = field(default=False, metadata={"help": "finish an interrupted build of the same options"})
     overwrite: bool = field(default=False, metadata={"help": "replace a previous g1bench dataset in output_dir"})
 

@@ -135,7 +135,8 @@ def grpo_states(script_args: Any, training_args: Any):
     from .states import (GRPO_SEED_BASE, STREAM_SPAN, Curriculum, StateSampler, StatesError, grpo_dataset,
                          parse_mix, states_from_dataset)
 
-    sources = parse_mix(script_args.games, script_args.preset, script_args.sampling, script_args.game_overrides)
+    sources = parse_mix(script_args.games, script_args.preset, script_args.sampling, script_args.game_overrides,
+                        script_args.model_frame)
     curriculum = None
     if script_args.curriculum:
         if script_args.dataset_name:
@@ -155,7 +156,7 @@ def grpo_states(script_args: Any, training_args: Any):
                                   f"{script_args.dataset_name}: {str(e).splitlines()[0]}") from None
         source = states_from_dataset(concatenate_datasets(parts) if len(parts) > 1 else parts[0],
                                      games=[s.game for s in sources], preset=script_args.preset,
-                                     sampling=script_args.sampling)
+                                     sampling=script_args.sampling, model_frame=script_args.model_frame)
         dataset = grpo_dataset(source, script_args.num_states, script_args.system_prompt)
     else:
         rows = script_args.num_states
@@ -312,11 +313,11 @@ def run_coldstart(args: Any, model_config: Any = None):
     from .coldstart import ColdStartSpec, build_coldstart, resolve_teacher
     from .states import parse_mix
 
-    sources = parse_mix(args.games, args.preset, "paper", args.game_overrides)
-    overrides = {s.game: s.knobs for s in sources if s.knobs}
+    sources = parse_mix(args.games, args.preset, "paper", args.game_overrides, args.model_frame)
+    overrides = {s.game: json.loads(s.overrides) for s in sources if s.overrides != "{}"}
     spec = ColdStartSpec(games=tuple(s.game for s in sources), preset=args.preset, states_per_game=args.states_per_game,
                          attempts=args.attempts, overrides=json.dumps(overrides, sort_keys=True, separators=(",", ":")),
-                         system_prompt=getattr(model_config, "system_prompt", None))
+                         system_prompt=getattr(model_config, "system_prompt", None), model_frame=sources[0].model_frame)
     teacher = resolve_teacher(args.teacher, model_config)
     try:
         batch = getattr(model_config, "batch_size", 32) if args.teacher != "oracle" else 64
