@@ -61,8 +61,10 @@ class GRPOScriptArguments(ScriptArguments, _Preflight):
         "help": "start the sampled states at this row of the training-state stream (runs with different offsets "
                 "see different states)"})
     reward_funcs: list[str] = field(default_factory=lambda: ["g1"], metadata={
-        "help": "reward functions (g1bench.training.rewards): g1 (GR + format_weight*FR + perception_weight*PR), "
-                "game, format, perception, format_partial"})
+        "help": "reward functions (g1bench.training.rewards): g1 (the paper's text: GR + format_weight*FR + "
+                "perception_weight*PR), g1_released (G1's released trainers: GR + FR + PR as a substring test, weight "
+                "1 for 2048, natural images and Swap, 0 for Shisen-Sho), game, format, perception, "
+                "perception_substring, format_partial, or package.module:function"})
     format_weight: float = field(default=1.0, metadata={"help": "alpha of the g1 reward (the paper: 1)"})
     perception_weight: float = field(default=0.0, metadata={
         "help": "beta of the g1 reward (the paper: 0; 0.1 in its perception-reward ablation)"})
