@@ -50,7 +50,7 @@ class ModelFiles:
     """What the pre-flight knows of a model without its weights."""
 
     model_id: str
-    where: str  # "folder", "Hub cache" or "shipped with g1bench"
+    where: str  # "from its folder", "from the Hub cache" or "shipped with g1bench"
     config: Any  # a transformers PretrainedConfig
     processor_config: dict[str, Any]
     processor: Any = None  # the model's own processor when its tokenizer is at hand (exact text token counts)
@@ -108,7 +108,7 @@ def model_files(model_id: str, revision: str | None = None, trust_remote_code: b
     if folder.is_dir():
         if not (folder / "config.json").is_file():
             raise PreflightError(f"{model_id!r} is a folder without config.json (a LoRA adapter? give its base model)")
-        return ModelFiles(model_id, "folder", config(str(folder)), _read_processor_config(folder),
+        return ModelFiles(model_id, "from its folder", config(str(folder)), _read_processor_config(folder),
                           _local_processor(str(folder), trust_remote_code=trust_remote_code))
     try:
         from huggingface_hub import try_to_load_from_cache
@@ -118,14 +118,17 @@ def model_files(model_id: str, revision: str | None = None, trust_remote_code: b
         cached = None
     if isinstance(cached, str):
         snapshot = Path(cached).parent
-        return ModelFiles(model_id, "Hub cache", config(str(snapshot)), _read_processor_config(snapshot),
+        return ModelFiles(model_id, "from the Hub cache", config(str(snapshot)), _read_processor_config(snapshot),
                           _local_processor(model_id, revision=revision, local_files_only=True,
                                            trust_remote_code=trust_remote_code))
     shipped = shipped_model_dir(model_id)
     if shipped is not None:
         return ModelFiles(model_id, "shipped with g1bench", config(str(shipped)), _read_processor_config(shipped))
     if fallback and fallback != model_id:
-        files = model_files(fallback, None, trust_remote_code)
+        try:
+            files = model_files(fallback, None, trust_remote_code)
+        except PreflightError as e:
+            raise PreflightError(f"{model_id!r} does not exist (yet), and --preflight_model: {e}") from None
         files.where = f"{files.where}, as {model_id!r} (not there yet) per --preflight_model"
         return files
     raise PreflightError(f"{model_id!r} is not a local folder, not in the Hub cache, and g1bench ships no config for it "
@@ -256,7 +259,7 @@ def dry_run(cells: Sequence[tuple[str, str, dict[str, Any]]], files: ModelFiles,
     if trainer.min_pixels > trainer.max_pixels:
         raise PreflightError(f"--min_pixels {trainer.min_pixels} exceeds --max_pixels {trainer.max_pixels}")
     frames = _cells_frames(cells)
-    lines = [f"model {files.model_id}: config from {files.where}" + ("" if files.processor is not None else
+    lines = [f"model {files.model_id}: config files {files.where}" + ("" if files.processor is not None else
              " (no tokenizer at hand: text tokens are upper bounds)")]
     if vllm:
         lines += check_image_agreement([(k, s) for k, s, _ in frames], trainer, own)
