@@ -176,8 +176,13 @@ def parse_recipe(parser, argv=None) -> tuple:
         print(f"error: cannot read the recipe (--config): {why}", file=sys.stderr)
         raise SystemExit(2) from None
     except (ValueError, ImportError) as e:  # raised by TrainingArguments.__post_init__
+        from .launch import DEEPSPEED_FIX, deepspeed_installed, deepspeed_requested
+
         text = " ".join(str(e).split())
-        if not _cuda() and ("bf16" in text or "fp16" in text or "gpu" in text.lower()):
+        if deepspeed_requested(argv) and not deepspeed_installed():
+            print("error: this run uses DeepSpeed (a DeepSpeed accelerate config such as zero3.yaml, or --deepspeed) "
+                  f"but deepspeed is not installed: {DEEPSPEED_FIX}", file=sys.stderr)
+        elif not _cuda() and ("bf16" in text or "fp16" in text or "gpu" in text.lower()):
             if requested(argv, "preflight") == "only":
                 return parser.parse_args_and_config(argv + list(CPU_PARSE_FLAGS))
             print("error: this recipe trains on GPUs (bf16: true) and this machine has no CUDA GPU. Check it here "

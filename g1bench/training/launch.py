@@ -15,6 +15,22 @@ import sys
 from typing import Any, Sequence
 
 
+#: What to do when DeepSpeed is asked for and not installed (the launcher, the scripts and the trainers say the same).
+DEEPSPEED_FIX = ("pip install deepspeed (on the GPU machines), or launch with training/accelerate_configs/fsdp.yaml "
+                 "(FSDP2: the same sharding without DeepSpeed)")
+
+
+def deepspeed_requested(argv: Sequence[str] = ()) -> bool:
+    """Whether a training script is asked to use DeepSpeed: ``accelerate launch`` with a DeepSpeed config sets
+    ``ACCELERATE_USE_DEEPSPEED``; ``--deepspeed CONFIG`` asks directly."""
+    return os.environ.get("ACCELERATE_USE_DEEPSPEED", "").lower() == "true" or any(
+        a == "--deepspeed" or a.startswith("--deepspeed=") for a in argv)
+
+
+def deepspeed_installed() -> bool:
+    return importlib.util.find_spec("deepspeed") is not None
+
+
 class LaunchError(RuntimeError):
     """This machine cannot run the launch as asked; the message says what to change."""
 
@@ -59,10 +75,9 @@ def check_launch(argv: Sequence[str], gpus: int | None = None) -> dict[str, Any]
     enough CUDA GPUs for the processes of one machine. Returns the settings."""
     s = launch_settings(argv)
     name = s.get("config_file") or "the accelerate launch flags"
-    if s.get("distributed_type") == "DEEPSPEED" and importlib.util.find_spec("deepspeed") is None:
+    if s.get("distributed_type") == "DEEPSPEED" and not deepspeed_installed():
         raise LaunchError(f"{name} uses DeepSpeed (distributed_type: DEEPSPEED) but deepspeed is not installed: "
-                          "pip install deepspeed (on the GPU machines), or launch with "
-                          "training/accelerate_configs/fsdp.yaml (FSDP2: the same sharding without DeepSpeed)")
+                          f"{DEEPSPEED_FIX}")
     if not s.get("use_cpu"):
         gpus = _gpus() if gpus is None else gpus
         per_machine = -(-int(s.get("num_processes") or 1) // int(s.get("num_machines") or 1))
@@ -86,4 +101,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0  # pragma: no cover - execv does not return
 
 
-__all__ = ["LaunchError", "check_launch", "launch_settings", "main"]
+__all__ = ["DEEPSPEED_FIX", "LaunchError", "check_launch", "deepspeed_installed", "deepspeed_requested", "launch_settings",
+           "main"]

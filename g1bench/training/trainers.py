@@ -134,11 +134,11 @@ def check_environment(training_args: Any) -> list[str]:
     if training_args.use_vllm and importlib.util.find_spec("vllm") is None:
         raise PreflightError("--use_vllm true needs vLLM (the version TRL supports): pip install 'g1bench[training-vllm]' "
                              "on a GPU machine, or --use_vllm false to generate with transformers")
-    deepspeed = os.environ.get("ACCELERATE_USE_DEEPSPEED", "").lower() == "true" or bool(training_args.deepspeed)
-    if deepspeed and importlib.util.find_spec("deepspeed") is None:
+    from .launch import DEEPSPEED_FIX, deepspeed_installed, deepspeed_requested
+
+    if (deepspeed_requested() or training_args.deepspeed) and not deepspeed_installed():
         raise PreflightError("this run uses DeepSpeed (a DeepSpeed accelerate config such as zero3.yaml, or --deepspeed) "
-                             "but deepspeed is not installed: pip install deepspeed, or launch with "
-                             "training/accelerate_configs/fsdp.yaml (FSDP2, no DeepSpeed)")
+                             f"but deepspeed is not installed: {DEEPSPEED_FIX}")
     return []
 
 
