@@ -131,7 +131,7 @@ def check_environment(training_args: Any) -> list[str]:
         except (RuntimeError, ImportError, ModuleNotFoundError, ValueError) as e:
             raise PreflightError(f"--report_to {name}: {str(e).splitlines()[0]} (or --report_to none: logs still go to "
                                  f"{METRICS_FILE} and trainer_state.json)") from None
-    if training_args.use_vllm and importlib.util.find_spec("vllm") is None:
+    if getattr(training_args, "use_vllm", False) and importlib.util.find_spec("vllm") is None:
         raise PreflightError("--use_vllm true needs vLLM (the version TRL supports): pip install 'g1bench[training-vllm]' "
                              "on a GPU machine, or --use_vllm false to generate with transformers")
     from .launch import DEEPSPEED_FIX, deepspeed_installed, deepspeed_requested
@@ -140,6 +140,33 @@ def check_environment(training_args: Any) -> list[str]:
         raise PreflightError("this run uses DeepSpeed (a DeepSpeed accelerate config such as zero3.yaml, or --deepspeed) "
                              f"but deepspeed is not installed: {DEEPSPEED_FIX}")
     return []
+
+
+def resumable(trainer_cls: type) -> type:
+    """``trainer_cls`` whose ``--resume_from_checkpoint`` loads a full-model checkpoint's weights for real.
+
+    transformers 5's ``Trainer._load_from_checkpoint`` loads the checkpoint file's keys as they are into a model whose
+    keys were renamed when it was loaded (Qwen2-VL, Qwen2.5-VL and other VLMs save ``model.layers...`` and hold
+    ``model.language_model.layers...``), so not one weight loads and training silently goes on from the start
+    model (a warning lists every key; transformers issue #43701). Here a checkpoint written by ``save_pretrained``
+    is read back with ``from_pretrained``, which renames the keys, and copied into the model, every key checked.
+    Adapter (LoRA), DeepSpeed and FSDP checkpoints take transformers' own path.
+    """
+
+    class Resumable(trainer_cls):
+        def _load_from_checkpoint(self, resume_from_checkpoint: str, model: Any = None) -> None:
+            target = self.model if model is None else model
+            full = any(os.path.isfile(os.path.join(resume_from_checkpoint, f))
+                       for f in ("model.safetensors", "model.safetensors.index.json"))
+            if not full or not hasattr(target, "config") or hasattr(target, "peft_config"):
+                return super()._load_from_checkpoint(resume_from_checkpoint, model)
+            dtype = next(target.parameters()).dtype
+            saved = type(target).from_pretrained(resume_from_checkpoint, dtype=dtype)
+            target.load_state_dict(saved.state_dict(), strict=True)
+            del saved
+
+    Resumable.__name__ = Resumable.__qualname__ = f"Resumable{trainer_cls.__name__}"
+    return Resumable
 
 
 def _model_init_kwargs(training_args: Any, model_args: Any) -> dict[str, Any]:
@@ -266,8 +293,9 @@ def build_grpo_trainer(script_args: Any, training_args: Any, model_args: Any):
 
     _preflight(script_args.preflight, check)
     training_args.model_init_kwargs = _model_init_kwargs(training_args, model_args)
-    trainer = GRPOTrainer(model=model_id, reward_funcs=reward_funcs, args=training_args, train_dataset=dataset,
-                          processing_class=processor, peft_config=peft_config(model_args))
+    trainer = resumable(GRPOTrainer)(model=model_id, reward_funcs=reward_funcs, args=training_args,
+                                     train_dataset=dataset, processing_class=processor,
+                                     peft_config=peft_config(model_args))
     trainer.add_callback(metrics_callback(Path(training_args.output_dir) / METRICS_FILE))
     if curriculum is not None:
         trainer.add_callback(curriculum_callback(curriculum))
@@ -422,8 +450,8 @@ def build_sft_trainer(script_args: Any, training_args: Any, model_args: Any):
 
     _preflight(script_args.preflight, check)
     training_args.model_init_kwargs = _model_init_kwargs(training_args, model_args)
-    trainer = SFTTrainer(model=model_id, args=training_args, train_dataset=dataset, processing_class=processor,
-                         peft_config=peft_config(model_args))
+    trainer = resumable(SFTTrainer)(model=model_id, args=training_args, train_dataset=dataset,
+                                    processing_class=processor, peft_config=peft_config(model_args))
     trainer.add_callback(metrics_callback(Path(training_args.output_dir) / METRICS_FILE))
     return trainer
 
