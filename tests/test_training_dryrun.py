@@ -210,3 +210,17 @@ def test_bad_dry_run_options_are_clear_errors(offline, capsys):
         assert grpo.main(base + extra) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert err[-1].startswith("error: ") and msg in err[-1], err[-1]
+
+
+def test_the_sft_recipes_dry_run(offline, capsys):
+    from g1bench.training.coldstart import ColdStartSpec, build_coldstart
+
+    build_coldstart(offline / "data", ColdStartSpec(games=("swap",), states_per_game=2), log=lambda m: None)
+    rc = _script("sft").main(["--config", str(RECIPES / "g1-swap" / "sft.yaml"), "--dataset_name", str(offline / "data"),
+                              "--preflight", "only", "--preflight_sharding", "zero3:8", "--gpu_memory_gb", "80"])
+    err = capsys.readouterr().err
+    assert rc == 0, err[-2000:]
+    # the cold-start pictures are G1's training size: 690 tokens, the same as in GRPO
+    assert "swap/paper: frame 640x840 -> 644x840, 690 image tokens, at most" in err
+    assert "longest SFT example:" in err and "estimated peak per GPU:" in err and "of 80 GiB" in err
+    assert "reference model" not in err and "vLLM colocate" not in err  # SFT has neither
