@@ -224,3 +224,24 @@ def test_the_sft_recipes_dry_run(offline, capsys):
     assert "swap/paper: frame 640x840 -> 644x840, 690 image tokens, at most" in err
     assert "longest SFT example:" in err and "estimated peak per GPU:" in err and "of 80 GiB" in err
     assert "reference model" not in err and "vLLM colocate" not in err  # SFT has neither
+
+
+def test_a_loaded_trainer_processor_is_compared_with_the_models_own_files(tiny_qwen2_vl):
+    """The check of a real run (use_vllm): the processor the trainer loaded (the recipe's bounds) against the model
+    folder's own preprocessor_config.json, which is what vLLM loads."""
+    from types import SimpleNamespace
+
+    from g1bench.training.states import parse_mix
+    from g1bench.training.trainers import load_processor, vllm_image_agreement
+
+    cells = [(s.game, s.preset, s.knobs) for s in parse_mix("2048,swap")]
+    args = SimpleNamespace(model_revision=None)
+    training = SimpleNamespace(trust_remote_code=False)
+    same = load_processor(str(tiny_qwen2_vl))
+    assert vllm_image_agreement(str(tiny_qwen2_vl), args, training, same, cells) == [
+        "2048/paper: frame 640x840 -> 84x112, 12 image tokens (trainer and vLLM alike)",
+        "swap/paper: frame 640x840 -> 84x112, 12 image tokens (trainer and vLLM alike)"]
+    smaller = load_processor(str(tiny_qwen2_vl), max_pixels=56 * 56)
+    with pytest.raises(PreflightError, match=r"2048/paper: the trainer \(--min_pixels/--max_pixels 784\.\.3136\) resizes "
+                       r"the 640x840 frame to 28x56 = 2 image tokens, but vLLM"):
+        vllm_image_agreement(str(tiny_qwen2_vl), args, training, smaller, cells)
