@@ -88,3 +88,29 @@ def test_vllm_is_not_asked_to_load_an_adapter_folder(tmp_path):
     run = _adapter(tmp_path / "lora", str(base))
     with pytest.raises(ModelError, match="vLLM loads full models; merge it first"):
         load_policy(str(run), ModelConfig(backend="vllm"))
+
+
+def test_model_modules_import_each_other_without_a_circle():
+    """base.py resolves adapter folders and adapters.py resolves their base models: both read the folder format from
+    adapter_files.py, and neither imports the other's importer (every import counted, function-level ones too)."""
+    import ast
+    from pathlib import Path
+
+    import g1bench.models
+
+    pkg = Path(g1bench.models.__file__).parent
+    names = {p.stem for p in pkg.glob("*.py")}
+    graph = {}
+    for path in pkg.glob("*.py"):
+        deps = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                deps.update([node.module.split(".")[0]] if node.module else [a.name for a in node.names])
+        graph[path.stem] = deps & names
+    assert "adapters" not in graph["base"] and "base" in graph["adapters"]
+
+    def reaches(start, goal, seen=()):
+        return any(d == goal or (d not in seen and reaches(d, goal, (*seen, d))) for d in graph[start])
+
+    circles = sorted(m for m in graph if reaches(m, m))
+    assert circles == [], f"import circles through {circles}"

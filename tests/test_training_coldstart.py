@@ -4,6 +4,7 @@ answers, TRL's SFT format, the card, resume."""
 import json
 import re
 
+import numpy as np
 import pytest
 
 import g1bench
@@ -41,7 +42,9 @@ def test_oracle_cold_start_is_perception_enhanced_and_every_answer_succeeds(tmp_
         user, assistant = row["messages"]
         assert user["role"] == "user" and [p["type"] for p in user["content"]] == ["image", "text"]
         assert user["content"][1]["text"] == env.prompt
-        assert row["images"][0].size == (env.canvas.width, env.canvas.height)
+        # the picture the model will be trained on: G1's training size, exactly the env's model observation
+        assert row["images"][0].size == (640, 840) and json.loads(row["overrides"])["model_frame"] == [640, 840]
+        assert np.array_equal(np.asarray(row["images"][0].convert("RGB")), env.model_observation())
         text = assistant["content"][0]["text"]
         judged = env.evaluate_group([text])[0]
         assert judged.outcome.success and judged.format_ok and judged.perception_ok

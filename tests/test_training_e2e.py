@@ -30,17 +30,17 @@ def _env(tmp: Path) -> dict:
             "OMP_NUM_THREADS": "2"}
 
 
-def _run(args, tmp, timeout=600):
-    res = subprocess.run([sys.executable, *map(str, args)], cwd=tmp, env=_env(tmp), capture_output=True, text=True,
-                         timeout=timeout)
+def _run(args, tmp, timeout=600, cwd=None):
+    res = subprocess.run([sys.executable, *map(str, args)], cwd=cwd or tmp, env=_env(tmp), capture_output=True,
+                         text=True, timeout=timeout)
     assert res.returncode == 0, (res.stdout[-2000:], res.stderr[-4000:])
     return res
 
 
-def _eval(model, tmp, name):
+def _eval(model, tmp, name, cwd=None):
     out = tmp / name
     res = _run(["-m", "g1bench.cli", "eval", "--model", model, "--suite", "smoke", "-o", out, "--max-new-tokens", "8",
-                "--quiet"], tmp)
+                "--quiet"], tmp, cwd=cwd)
     results = (out / "results.json").read_text()
     for game in GAMES:
         assert f"{game}/paper" in res.stdout
@@ -99,10 +99,17 @@ def test_grpo_with_the_game_rewards_then_eval_and_plot(tiny_qwen2_vl, tmp_path):
 
 @pytest.mark.slow
 def test_lora_adapter_is_evaluated_directly_and_merges(tiny_qwen2_vl, tmp_path):
-    out = tmp_path / "lora"
-    _run([TRAINING / "grpo.py", "--config", RECIPES / "grpo.yaml", "--model_name_or_path", tiny_qwen2_vl,
-          "--output_dir", out, "--use_peft", "--lora_r", "8", "--lora_target_modules", "all-linear"], tmp_path)
+    import shutil
+
+    # trained from tmp_path with a relative model path, written two folders down
+    shutil.copytree(tiny_qwen2_vl, tmp_path / "models" / "tiny")
+    out = tmp_path / "runs" / "lora" / "out"
+    _run([TRAINING / "grpo.py", "--config", RECIPES / "grpo.yaml", "--model_name_or_path", "models/tiny",
+          "--output_dir", "runs/lora/out", "--use_peft", "--lora_r", "8", "--lora_target_modules", "all-linear"],
+         tmp_path)
     assert (out / "adapter_config.json").is_file() and not (out / "config.json").exists()
+    # the adapter records where its base model is, from anywhere
+    assert json.loads((out / "adapter_config.json").read_text())["base_model_name_or_path"] == str(tmp_path / "models" / "tiny")
     # random bytes all score -1, so the advantages are 0 and LoRA's B matrices are still their initial zeros: give
     # them values, as a run with a learning signal would, so that applying the adapter visibly changes the model
     import torch
@@ -113,9 +120,11 @@ def test_lora_adapter_is_evaluated_directly_and_merges(tiny_qwen2_vl, tmp_path):
     torch.manual_seed(0)
     save_file({k: torch.randn_like(v) * 0.5 if "lora_B" in k else v for k, v in weights.items()},
               out / "adapter_model.safetensors")
-    results, _ = _eval(out, tmp_path, "eval-lora")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    results, _ = _eval(out, tmp_path, "eval-lora", cwd=elsewhere)  # evaluated from another working directory
     text = json.dumps(results)
-    assert "adapter" in text and str(tiny_qwen2_vl) in text  # provenance names the adapter and its base model
+    assert "adapter" in text and str(tmp_path / "models" / "tiny") in text  # provenance names the adapter and its base
 
     from g1bench.eval.policies import Turn
     from g1bench.eval.suites import get_suite, start_game
@@ -131,7 +140,7 @@ def test_lora_adapter_is_evaluated_directly_and_merges(tiny_qwen2_vl, tmp_path):
         turns.append(Turn(spec.game, env.render(), env.prompt, {}, spec.episode_id, 0))
     cfg = ModelConfig(max_new_tokens=8)
     answers = {}
-    for name, path in (("adapter", out), ("merged", merged), ("base", tiny_qwen2_vl)):
+    for name, path in (("adapter", out), ("merged", merged), ("base", tmp_path / "models" / "tiny")):
         policy = load_policy(str(path), cfg)
         answers[name] = [a.text for a in policy.act(turns)]
         policy.close()
@@ -180,3 +189,46 @@ def test_bad_options_are_one_line_errors(tiny_qwen2_vl, tmp_path, capsys, monkey
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and err[-1].startswith("error: swap/paper: the longest example is") and "--max_length" in err[-1]
     assert not (tmp_path / "s" / "model.safetensors").exists()  # stopped before training
+
+
+@pytest.mark.slow
+def test_resume_continues_a_run_identically(tiny_qwen2_vl, tmp_path, monkeypatch, capsys):
+    """A run of 2 GRPO steps equals a run of 1 step resumed to 2 from its checkpoint: the same completions, rewards,
+    KL, losses and gradients at every step, and the same final weights. The sampled states (the stream, in order),
+    the generator (the RNG state in the checkpoint), the optimizer and the weights all continue where they were.
+    A reward with a learning signal for random bytes (the share of letters) makes the weights move."""
+    (tmp_path / "resume_reward.py").write_text(
+        "def letters(prompts, completions, **kwargs):\n"
+        "    texts = [c[0]['content'] for c in completions]\n"
+        "    return [sum(ch.isalpha() for ch in t) / max(1, len(t)) for t in texts]\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.chdir(tmp_path)
+    grpo = _script("grpo")
+    common = ["--config", str(RECIPES / "grpo.yaml"), "--model_name_or_path", str(tiny_qwen2_vl),
+              "--reward_funcs", "g1", "resume_reward:letters", "--save_strategy", "steps", "--save_steps", "1"]
+    assert grpo.main(common + ["--max_steps", "2", "--output_dir", "whole"]) == 0
+    assert grpo.main(common + ["--max_steps", "1", "--output_dir", "split"]) == 0
+    assert grpo.main(common + ["--max_steps", "2", "--output_dir", "split", "--resume_from_checkpoint",
+                               "split/checkpoint-1"]) == 0
+    assert "There were missing keys" not in capsys.readouterr().err
+
+    def steps(run):
+        logs = [json.loads(line) for line in (tmp_path / run / "g1_metrics.jsonl").read_text().splitlines()]
+        return {d["step"]: d for d in logs if "loss" in d}
+
+    whole, split = steps("whole"), steps("split")
+    assert sorted(whole) == sorted(split) == [1, 2]
+    keys = ["loss", "kl", "grad_norm", "rewards/letters/mean", "rewards/g1/mean", "completions/mean_length",
+            "reward_std"]
+    for step in (1, 2):
+        assert {k: whole[step][k] for k in keys} == {k: split[step][k] for k in keys}, step
+    assert whole[2]["kl"] > 0  # the second step starts from trained weights, in both runs
+
+    import torch
+    from safetensors.torch import load_file
+
+    a, b = load_file(tmp_path / "whole" / "model.safetensors"), load_file(tmp_path / "split" / "model.safetensors")
+    start = load_file(Path(tiny_qwen2_vl) / "model.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(a[k], start[k]) for k in a)  # and they did train

@@ -8,8 +8,10 @@ import pytest
 
 import g1bench
 from g1bench.core.hashing import canonical_json
-from g1bench.training.rewards import (RewardInputError, completion_text, format_partial_reward, format_reward,
-                                      game_reward, get_reward_funcs, list_rewards, make_g1_reward, perception_reward)
+from g1bench.training.rewards import (RELEASED_PERCEPTION_WEIGHT, RewardInputError, UnknownRewardError,
+                                      completion_text, format_partial_reward, format_reward, g1_released_reward,
+                                      game_reward, get_reward_funcs, list_rewards, make_g1_reward, perception_reward,
+                                      perception_substring_reward)
 from g1bench.training.states import StateSampler, parse_mix
 
 
@@ -167,7 +169,8 @@ def test_state_dicts_work_as_well_as_json():
 
 
 def test_registry_names_and_errors():
-    assert list_rewards() == ["format", "format_partial", "g1", "game", "perception"]
+    assert list_rewards() == ["format", "format_partial", "g1", "g1_released", "game", "perception",
+                              "perception_substring"]
     funcs = get_reward_funcs(["g1", "game", "format", "perception", "format_partial"], 1.0, 0.1)
     assert [f.__name__ for f in funcs] == ["g1", "game", "format", "perception", "format_partial"]
     assert [f.__name__ for f in get_reward_funcs("game, format")] == ["game", "format"]
@@ -181,6 +184,45 @@ def test_registry_names_and_errors():
     a = env.legal_actions()[0]
     g1 = get_reward_funcs(["g1"], 1.0, 0.1)[0]
     assert g1(None, [_chat(_good(env, a))], **_cols(env, 1)) == [2.1]
+
+
+def test_a_reward_of_your_own_by_import_path(tmp_path, monkeypatch):
+    (tmp_path / "my_rewards.py").write_text("def length(prompts, completions, **kw):\n"
+                                            "    return [float(len(str(c))) for c in completions]\nNOT_A_FUNCTION = 3\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    fn = get_reward_funcs(["g1", "my_rewards:length"])[1]
+    assert fn.__name__ == "length" and fn(None, ["abc", "hello"]) == [3.0, 5.0]
+    for bad, msg in (("my_rewards:missing", "has no attribute 'missing'"), ("no_such_module:f", "No module named"),
+                     ("my_rewards:NOT_A_FUNCTION", "not a function")):
+        with pytest.raises(UnknownRewardError, match=msg):
+            get_reward_funcs([bad])
+
+
+@pytest.mark.parametrize("game", ["2048", "shisensho", "shisensho-images", "swap"])
+def test_the_released_trainers_reward(game):
+    """G1's released trainers: GR + FR + w*PR, PR = the exact ground truth anywhere in the response (a substring
+    test, whitespace-sensitive), w = 1 for 2048, natural images and Swap, 0 for Shisen-Sho (spec section 3)."""
+    env = _state(game, **({"tile_source": "bundled"} if game == "shisensho-images" else {}))
+    truth = env.game.perception_text()
+    move = next(m for m in (env.answer_for(x) for x in env.legal_actions()) if env.evaluate_group([m])[0].outcome.success)
+    a = env.game.parse_answer(move)
+    texts = [
+        _good(env, a),                                                     # GR +1, FR 1, truth in the block
+        f"<perception>x</perception><think>{truth}</think>{move}",        # the truth elsewhere counts for G1
+        f"<perception>{truth[:-1]}x</perception><think>t</think>{move}",  # last character changed
+        f"<perception>\n{truth}\n</perception>\n<think>t</think>\n<answer>(9, 9) (9, 9)</answer>"
+        if game != "2048" else f"<perception>\n{truth}\n</perception>\n<think>t</think>\n<answer>9</answer>",
+    ]
+    w = RELEASED_PERCEPTION_WEIGHT[game]
+    assert w == (0.0 if game == "shisensho" else 1.0)
+    cols = _cols(env, len(texts))
+    comps = [_chat(t) for t in texts]
+    assert perception_substring_reward(None, comps, **cols) == [1.0, 1.0, 0.0, 1.0]
+    assert perception_reward(None, comps, **cols) == [1.0, 0.0, 0.0, 1.0]  # g1bench's exact-block check differs
+    gr = game_reward(None, comps, **cols)
+    assert gr[:3] == [1.0, 1.0, 1.0] and gr[3] == -1.0
+    assert g1_released_reward(None, comps, **cols) == [2.0 + w, 2.0 + w, 2.0, 0.0 + w]
+    assert get_reward_funcs(["g1_released"])[0](None, comps, **cols) == g1_released_reward(None, comps, **cols)
 
 
 def test_per_game_metrics_are_logged_per_completion():

@@ -39,7 +39,9 @@ def test_training_streams_lie_above_every_32_bit_seed():
 @pytest.mark.parametrize("sampling", ["paper", "late-game"])
 def test_no_training_state_is_an_evaluation_state(sampling):
     n = 48 if sampling == "paper" else 8
-    sampler = StateSampler(parse_mix(ALL, sampling=sampling, overrides=OFFLINE))
+    # the evaluation's own frame size, so that state hashes compare boards (the training frame knob alone would
+    # make every hash differ)
+    sampler = StateSampler(parse_mix(ALL, sampling=sampling, overrides=OFFLINE, model_frame="eval"))
     seeds = eval_seeds()
     start_hashes = {m["start_state_hash"] for s in ("paper", "smoke") for m in get_suite(s).manifest()}
     hashes = set()
@@ -82,12 +84,17 @@ def test_states_datasets_drop_rows_with_evaluation_seeds():
 def test_rows_are_the_papers_sampler_and_deterministic():
     a = StateSampler(parse_mix("shisensho"))
     b = StateSampler(parse_mix("shisensho"))
+    same_frame = StateSampler(parse_mix("shisensho", model_frame="eval"))
     for i in (0, 1, 17):
         env, meta = a.sample(i)
         # the same state as the states-<game> dataset row of that seed: seeded reset + 250 random warm-up moves
         ref = g1bench.make("shisensho")
         row = states_row(ref, "paper", {}, "paper", GRPO_SEED_BASE + i, None)
-        assert meta["moves"] == PAPER_TRAIN_WARMUP["shisensho"] and row["state_hash"] == env.state_hash()
+        ref_state, state = json.loads(row["state"]), env.get_state()
+        assert meta["moves"] == PAPER_TRAIN_WARMUP["shisensho"]
+        assert {**ref_state, "config": None} == json.loads(json.dumps({**state, "config": None}))  # board, RNG, steps
+        assert row["state_hash"] == same_frame.sample(i)[0].state_hash()  # the config differs only by model_frame
+        assert env.config.model_frame == (640, 840) != ref.config.model_frame == (640, 640)
         assert b.row(i)["state_hash"] == a.row(i)["state_hash"]
 
 
@@ -98,8 +105,9 @@ def test_rows_hold_what_trl_and_the_rewards_need():
     for row in (ds[i] for i in range(8)):
         env = g1bench.make_from_state(row["state"])
         assert env.state_hash() == row["state_hash"] and env.game.perception_text() == row["perception"]
-        assert row["image"].size == (env.canvas.width, env.canvas.height)
-        assert np.array_equal(np.asarray(row["image"]), env.render())
+        # the picture the model is given: G1's training size for every game
+        assert row["image"].size == (640, 840) == env.model_frame_size
+        assert np.array_equal(np.asarray(row["image"]), env.model_observation())
         # exactly the messages the evaluation harness sends a transformers model
         assert row["prompt"] == hf_messages(Turn(row["game"], env.render(), env.prompt, {}), "Be brief.")
         assert row["difficulty"] == "paper" and row["seed"] >= GRPO_SEED_BASE and "level" not in row
@@ -126,7 +134,7 @@ def test_mix_weights_and_errors():
         parse_mix("2048", overrides="{oops")
     with pytest.raises(StatesError, match="size must be between"):
         parse_mix("2048", overrides={"2048": {"size": 99}})
-    assert parse_mix("2048", overrides=OFFLINE)[0].knobs == {}  # overrides of games outside the mix are ignored
+    assert parse_mix("2048", overrides=OFFLINE)[0].overrides == "{}"  # overrides of games outside the mix are ignored
     with pytest.raises(StatesError, match="num_rows"):
         grpo_dataset(sampler, 0)
 
@@ -205,13 +213,27 @@ def test_grpo_states_from_a_built_states_dataset(tmp_path, monkeypatch):
                                                states_test=1), workers=1, log=lambda m: None)
     args = SimpleNamespace(games="swap,2048", preset="paper", sampling="late-game", game_overrides=None,
                            curriculum=False, dataset_name=str(tmp_path / "data"), dataset_train_split="train",
-                           num_states=None, system_prompt=None)
+                           num_states=None, system_prompt=None, model_frame="640x840")
     dataset, curriculum, cells = grpo_states(args, None)
-    assert curriculum is None and cells == [("swap", "paper", {}), ("2048", "paper", {})]
+    frame = {"model_frame": [640, 840]}
+    assert curriculum is None and cells == [("swap", "paper", frame), ("2048", "paper", frame)]
     rows = [dataset[i] for i in range(len(dataset))]
     assert len(rows) == 6 and {r["game"] for r in rows} == {"swap", "2048"}
+    from g1bench.eval.policies import OraclePolicy
+    from g1bench.training.rewards import get_reward_funcs
+
+    g1 = get_reward_funcs(["g1"])[0]
     for r in rows:
-        assert r["seed"] >= 1_000_000 and g1bench.make_from_state(r["state"]).state_hash() == r["state_hash"]
+        env = g1bench.make_from_state(r["state"])
+        assert r["seed"] >= 1_000_000 and env.state_hash() == r["state_hash"]
+        # the dataset's state, given to the model at G1's training size, and judged from the state the row carries
+        assert r["image"].size == (640, 840) and np.array_equal(np.asarray(r["image"]), env.model_observation())
+        state = json.loads(r["state"])
+        best = OraclePolicy().best_answer(state)
+        as_built = g1bench.make_from_state({**state, "config": {k: v for k, v in state["config"].items()
+                                                                 if k != "model_frame"}})
+        expected = as_built.evaluate_group([best])[0].total_reward()
+        assert g1(None, [best], state=[r["state"]]) == [expected] and (r["game"] != "swap" or expected == 1.0)
     args.curriculum = True
     with pytest.raises(StatesError, match="cannot use a states dataset"):
         grpo_states(args, None)

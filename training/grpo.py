@@ -1,4 +1,4 @@
-"""accelerate launch --config_file training/accelerate_configs/zero3.yaml training/grpo.py --config training/recipes/g0-shisensho/grpo.yaml
+"""python training/launch.py --config_file training/accelerate_configs/zero3.yaml training/grpo.py --config training/recipes/g0-shisensho/grpo.yaml
 
 GRPO on the g1bench games (G0: from the base model; G1: from the cold-start SFT checkpoint, see
 training/recipes/g1-<game>/). Every key of the YAML is also a flag (``--max_steps 10``), parsed with TRL's

@@ -1,4 +1,4 @@
-"""accelerate launch --config_file training/accelerate_configs/zero3.yaml training/sft.py --config training/recipes/g1-shisensho/sft.yaml
+"""python training/launch.py --config_file training/accelerate_configs/zero3.yaml training/sft.py --config training/recipes/g1-shisensho/sft.yaml
 
 The G1 cold start: supervised fine-tuning on a perception-enhanced cold-start dataset (built by
 training/build_coldstart.py), on the answer only by default. Every key of the YAML is also a flag, parsed

@@ -13,72 +13,16 @@ training/merge_adapter.py ADAPTER OUT``) writes one.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+# the on-disk format lives in .adapter_files (which .base reads too); re-exported here for callers of this module
+from .adapter_files import (ADAPTER_CONFIG, ADAPTER_CONFIG_FILES, PROCESSOR_FILES, adapter_hash, base_model_id,
+                            is_adapter_folder, read_adapter_config)
+from .base import ModelSource, resolve_model
 from .config import MissingExtraError, ModelError
-
-ADAPTER_CONFIG = "adapter_config.json"
-#: Files of an adapter folder that decide how it behaves (the adapter weights are not hashed).
-ADAPTER_CONFIG_FILES = (ADAPTER_CONFIG, "preprocessor_config.json", "processor_config.json", "tokenizer_config.json",
-                        "chat_template.jinja", "chat_template.json", "video_preprocessor_config.json")
-_PROCESSOR_FILES = ("preprocessor_config.json", "processor_config.json")
-
-
-def is_adapter_folder(path: str | os.PathLike) -> bool:
-    """A folder with ``adapter_config.json`` and no ``config.json`` (a full model folder wins)."""
-    p = Path(path)
-    return (p / ADAPTER_CONFIG).is_file() and not (p / "config.json").is_file()
-
-
-def read_adapter_config(path: str | os.PathLike) -> dict[str, Any]:
-    """The adapter's config; :class:`ModelError` when it is not JSON or names no base model."""
-    file = Path(path) / ADAPTER_CONFIG
-    try:
-        data = json.loads(file.read_text())
-    except (OSError, ValueError) as e:
-        raise ModelError(f"{file} is not a readable JSON adapter config ({e})") from None
-    if not isinstance(data, dict) or not isinstance(data.get("base_model_name_or_path"), str) \
-            or not data["base_model_name_or_path"].strip():
-        raise ModelError(f"{file} names no base model (base_model_name_or_path); cannot load the adapter")
-    return data
-
-
-def adapter_hash(path: str | os.PathLike) -> str:
-    """SHA-256 (first 16 hex) over the names and bytes of the adapter folder's config files."""
-    h = hashlib.sha256()
-    for name in ADAPTER_CONFIG_FILES:
-        p = Path(path) / name
-        if p.is_file():
-            h.update(name.encode() + b"\0" + p.read_bytes() + b"\0")
-    return h.hexdigest()[:16]
-
-
-def _base_id(adapter_path: str, base: str) -> str:
-    """The base model as given, or, for a relative path that is not a folder from here, relative to the adapter
-    folder's parent (a run trained from ``./models/x`` in another directory)."""
-    expanded = os.path.expanduser(base)
-    if os.path.isdir(expanded) or os.path.isabs(expanded) or not base.startswith((".", os.sep)):
-        return base
-    candidate = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(adapter_path)), expanded))
-    return candidate if os.path.isdir(candidate) else base
-
-
-def adapter_source(model: str, path: str) -> Any:
-    """The :class:`~g1bench.models.base.ModelSource` of an adapter folder, or None when ``path`` is not one."""
-    from .base import ModelSource
-
-    if not is_adapter_folder(path):
-        return None
-    cfg = read_adapter_config(path)
-    base = _base_id(path, cfg["base_model_name_or_path"])
-    revision = cfg.get("revision")
-    note = f"PEFT {cfg.get('peft_type') or 'adapter'} adapter over base model {base}" + (f"@{revision}" if revision else "")
-    return ModelSource(model, "local", path=os.path.abspath(path), config_hash=adapter_hash(path), note=note)
 
 
 @dataclass
@@ -92,7 +36,7 @@ class Adapter:
     @property
     def processor_id(self) -> str:
         """Where the processor loads from: the adapter folder if it holds one, else the base model."""
-        if any((Path(self.path) / f).is_file() for f in _PROCESSOR_FILES):
+        if any((Path(self.path) / f).is_file() for f in PROCESSOR_FILES):
             return self.path
         return self.base.load_id
 
@@ -119,12 +63,10 @@ class Adapter:
 
 def adapter_for(source: Any) -> Adapter | None:
     """The :class:`Adapter` a resolved model source stands for, or None for a full model."""
-    from .base import resolve_model
-
     if getattr(source, "source", None) != "local" or not source.path or not is_adapter_folder(source.path):
         return None
     cfg = read_adapter_config(source.path)
-    base = _base_id(source.path, cfg["base_model_name_or_path"])
+    base = base_model_id(source.path, cfg["base_model_name_or_path"])
     if os.path.isdir(base) and is_adapter_folder(base):
         raise ModelError(f"the base model of {source.path} is itself an adapter ({base}); merge it first")
     try:
@@ -142,8 +84,6 @@ def merge_adapter(adapter_dir: str | os.PathLike, out_dir: str | os.PathLike, dt
     import torch
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
-    from .base import ModelSource
-
     path = os.path.abspath(os.fspath(adapter_dir))
     adapter = adapter_for(ModelSource(path, "local", path=path))
     if adapter is None:
@@ -159,5 +99,5 @@ def merge_adapter(adapter_dir: str | os.PathLike, out_dir: str | os.PathLike, dt
     return out
 
 
-__all__ = ["ADAPTER_CONFIG", "Adapter", "adapter_for", "adapter_hash", "adapter_source", "is_adapter_folder",
-           "merge_adapter", "read_adapter_config"]
+__all__ = ["ADAPTER_CONFIG", "ADAPTER_CONFIG_FILES", "Adapter", "adapter_for", "adapter_hash",
+           "is_adapter_folder", "merge_adapter", "read_adapter_config"]

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..eval.policies import Policy
+from .adapter_files import adapter_hash, adapter_note, is_adapter_folder
 from .config import ModelConfig, ModelError
 from .messages import system_prompt_hash
 
@@ -141,10 +142,8 @@ def resolve_model(model: str, revision: str | None = None, *, local_only: bool =
             raise ModelError(f"--revision {revision!r} applies to Hub models; {model!r} is a local folder "
                              "(check out the revision you want there instead)")
         path = os.path.abspath(expanded)
-        from .adapters import adapter_source  # a PEFT adapter folder (a LoRA run's output) names its base model
-
-        if (adapter := adapter_source(model, path)) is not None:
-            return adapter
+        if is_adapter_folder(path):  # a PEFT adapter folder (a LoRA run's output) names its base model
+            return ModelSource(model, "local", path=path, config_hash=adapter_hash(path), note=adapter_note(path))
         src = ModelSource(model, "local", path=path, config_hash=config_hash(path))
         if m := _SNAPSHOT.search(path.replace(os.sep, "/")):
             src.commit, src.note = m["sha"], f"Hub cache snapshot of {m['org']}/{m['name']}"

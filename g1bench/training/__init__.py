@@ -8,7 +8,11 @@ parts they use are importable from here:
   datasets; one game or a weighted mix), never an evaluation seed; the optional curriculum.
 * :mod:`.coldstart`: the G1 cold-start dataset builder (any harness policy as teacher, or the oracle).
 * :mod:`.preflight`: image tokens per frame against the length limits, and a memory estimate.
-* :mod:`.trainers` / :mod:`.args`: the TRL trainers and the options of the recipes.
+* :mod:`.dryrun`: ``--preflight only``, the same from a model's config files (no weights, no Hub; Qwen2.5-VL-7B/72B
+  configs ship with g1bench), with the check that vLLM and the trainer resize frames alike.
+* :mod:`.g1_trainer`: G1's trainer (EasyR1) as TRL ``GRPOConfig`` values, which the recipes follow.
+* :mod:`.trainers` / :mod:`.args`: the TRL trainers and the options of the recipes (``load_recipe``).
+* :mod:`.launch`: ``accelerate launch`` after checking what the accelerate config needs (``training/launch.py``).
 * :mod:`.plots`: the paper's per-game curves from a run's logs.
 
 Example::
@@ -17,7 +21,8 @@ Example::
     from g1bench.training.states import StateSampler, grpo_dataset, parse_mix
     from trl import GRPOConfig, GRPOTrainer
 
-    dataset = grpo_dataset(StateSampler(parse_mix("shisensho")), num_rows=128 * 400)
+    dataset = grpo_dataset(StateSampler(parse_mix("shisensho")), num_rows=128 * 400)   # 640x840 pictures, as G1
     trainer = GRPOTrainer(model="Qwen/Qwen2.5-VL-7B-Instruct", reward_funcs=get_reward_funcs(["g1"]),
-                          args=GRPOConfig(num_generations=5, beta=0.01, ...), train_dataset=dataset)
+                          args=GRPOConfig(num_generations=5, beta=0.01, use_bias_correction_kl=False, ...),
+                          train_dataset=dataset)
 """

@@ -8,7 +8,9 @@ ground-truth ``<perception>`` block in front of the teacher's ``<think>`` and ``
    their own seed stream (:data:`~g1bench.training.states.COLDSTART_SEED_BASE`), never an evaluation seed.
 2. The teacher is any policy of the harness: a model through :func:`g1bench.models.load_policy` (an
    OpenAI-compatible endpoint serving a strong model, or a local VLM), or, offline, :class:`OracleTeacher`
-   (the oracle's move with a templated ``<think>``). It sees exactly what an evaluated model sees.
+   (the oracle's move with a templated ``<think>``). It sees the picture the trained model will see
+   (``env.model_observation()``: G1's training size 640x840 by default, ``ColdStartSpec.model_frame``) and the
+   game's prompt, and the stored ``images`` are that picture, so SFT trains on G1's training pixels.
 3. An answer is kept when its move succeeds in the env from that state (up to ``attempts`` tries per
    state, each with its own sampling seed). The kept text is rewritten as ``<perception>`` (ground truth) +
    the teacher's ``<think>`` + the canonical ``<answer>`` of its move, and judged again: the stored answer
@@ -23,7 +25,6 @@ ground-truth ``<perception>`` block in front of the teacher's ``<think>`` and ``
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -37,7 +38,7 @@ from ..core.env import G1Env
 from ..core.hashing import canonical_json, content_hash
 from ..data.errors import DataError
 from ..eval.policies import Answer, OraclePolicy, Policy, Turn
-from .states import COLDSTART_SEED_BASE, StateSampler, parse_mix, prompt_messages
+from .states import COLDSTART_SEED_BASE, TRAIN_FRAME, StateSampler, StateSource, parse_mix, prompt_messages
 
 #: states per parquet shard (the unit of ``resume``)
 SHARD_STATES = 250
@@ -155,11 +156,13 @@ class ColdStartSpec:
     overrides: str = "{}"
     system_prompt: str | None = None
     seed_base: int = COLDSTART_SEED_BASE
+    #: the picture the teacher sees and the dataset stores (g1bench.training.states.frame_knobs)
+    model_frame: str = TRAIN_FRAME
 
     def command(self, teacher: str) -> str:
         parts = ["python training/build_coldstart.py --output_dir OUT", f"--games {','.join(self.games)}",
                  f"--preset {self.preset}", f"--states_per_game {self.states_per_game}", f"--teacher {teacher}",
-                 f"--attempts {self.attempts}"]
+                 f"--attempts {self.attempts}", f"--model_frame {self.model_frame}"]
         if self.overrides != "{}":
             parts.append(f"--game_overrides '{self.overrides}'")
         return " ".join(parts)
@@ -195,12 +198,14 @@ def features():
 
 
 FIELDS = (
-    ("images", "list of image", "The frame the teacher saw (one PNG), exactly as the env renders it."),
+    ("images", "list of image", "The picture the teacher saw (one PNG): the env's frame resized to the model frame "
+                                "(`env.model_observation()`; G1's training size 640x840, BICUBIC, unless the "
+                                "command says otherwise)."),
     ("messages", "list of messages", "TRL's conversational SFT format: the user turn (an image placeholder, then the "
                                      "game's prompt) and the assistant turn (the perception-enhanced answer)."),
     ("game", "string", "Game name (`g1bench.make`)."),
     ("difficulty", "string", "Difficulty preset."),
-    ("overrides", "string", "JSON knob overrides on top of the preset."),
+    ("overrides", "string", "JSON knob overrides on top of the preset (the model frame's `model_frame` included)."),
     ("seed", "int64", "Seed of the state (the cold-start stream; never an evaluation seed)."),
     ("state", "string", "The full g1bench snapshot of the state (`g1bench.make_from_state`)."),
     ("state_hash", "string", "`env.state_hash()` of the state."),
@@ -221,19 +226,21 @@ def _shards(spec: ColdStartSpec) -> list[tuple[str, int, int, str]]:
     return out
 
 
-def _rows_for_shard(spec: ColdStartSpec, teacher: Policy, teacher_json: str, sampler: StateSampler, game: str,
+def _rows_for_shard(spec: ColdStartSpec, teacher: Policy, teacher_json: str, source: StateSource,
                     lo: int, hi: int, batch_size: int) -> list[dict[str, Any]]:
     from ..render.png import encode_png
 
     # the sampler's stream is per game: row i of game g uses seed base + i, whatever the other games
+    sampler = StateSampler([source], seed_base=spec.seed_base)
+    game = source.game
     pending = []
     for index in range(lo, hi):
         env, meta = sampler.sample(index)
-        frame = env.render()
-        pending.append({"index": index, "state": env.get_state(), "png": encode_png(frame), "prompt": env.prompt,
-                        "frame": frame if teacher.needs_frames else None,  # raw pixels only for a teacher that looks
+        picture = env.model_observation()  # what the model to be trained will see, and what the teacher sees
+        pending.append({"index": index, "state": env.get_state(), "png": encode_png(picture), "prompt": env.prompt,
+                        "frame": picture if teacher.needs_frames else None,  # pixels only for a teacher that looks
                         "perception": env.game.perception_text(), "hash": env.state_hash(), "meta": meta})
-    knobs = canonical_json(json.loads(spec.overrides).get(game, {}))
+    knobs = canonical_json(source.knobs)
     kept: dict[int, dict[str, Any]] = {}
     judge_env: dict[str, G1Env] = {}
     for attempt in range(spec.attempts):
@@ -315,7 +322,7 @@ def build_coldstart(out: str | os.PathLike, spec: ColdStartSpec, teacher: Policy
     teacher_json = canonical_json(teacher.describe())
     out = Path(out)
     t0 = time.perf_counter()
-    sources = parse_mix(",".join(spec.games), spec.preset, "paper", spec.overrides)
+    sources = parse_mix(",".join(spec.games), spec.preset, "paper", spec.overrides, spec.model_frame)
     build_id = content_hash(["coldstart", __version__, asdict(spec), teacher_json])
     state = prepare_folder(out, {"kind": "coldstart", "spec": asdict(spec), "teacher": teacher_json,
                                  "build_id": build_id}, resume, overwrite, "cold-start build")
@@ -329,9 +336,8 @@ def build_coldstart(out: str | os.PathLike, spec: ColdStartSpec, teacher: Policy
             log(f"{path}: already built ({n} rows)")
         else:
             src = next(s for s in sources if s.game == game)
-            sampler = StateSampler([src], seed_base=spec.seed_base)
             t = time.perf_counter()
-            rows = _rows_for_shard(spec, teacher, teacher_json, sampler, game, lo, hi, batch_size)
+            rows = _rows_for_shard(spec, teacher, teacher_json, src, lo, hi, batch_size)
             n = len(rows)
             if n:  # an empty shard gets no file (parquet readers reject it); resume asks those states again
                 _write(rows, staged)
@@ -398,7 +404,8 @@ def render_card(spec: ColdStartSpec, teacher_json: str, teacher_label: str, repo
     """The dataset card: how the data was made, acceptance per game, fields, files, licence, citation."""
     from ..data.card import CITATION, LICENCE, _environment, _files_table, _table, _versions_table
 
-    overrides = json.loads(spec.overrides)
+    knobs = {s.game: s.knobs for s in parse_mix(",".join(spec.games), spec.preset, "paper", spec.overrides,
+                                                 spec.model_frame)}
     acceptance = _table(("game", "states asked", "answers kept", "acceptance"),
                         [(g, report.asked[g], report.kept[g], f"{report.acceptance(g):.1%}") for g in spec.games])
     example = "\n".join([
@@ -430,7 +437,7 @@ def render_card(spec: ColdStartSpec, teacher_json: str, teacher_label: str, repo
         "", acceptance, "",
         "```", spec.command(teacher_label), "```", "",
         f"- {_environment()}.", "",
-        _versions_table([(g, spec.preset, overrides.get(g, {})) for g in spec.games]), "",
+        _versions_table([(g, spec.preset, knobs[g]) for g in spec.games]), "",
         "## Fields", "", _table(("field", "type", "meaning"), ((f"`{n}`", t, d) for n, t, d in FIELDS)), "",
         "## Files", "", _files_table(files), "",
         "## Licence", "", LICENCE, "",

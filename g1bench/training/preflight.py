@@ -38,11 +38,14 @@ class PromptBudget:
     model_image: tuple[int, int] | None  # (width, height) after the processor's resize, when it says
     image_tokens: int
     prompt_tokens: int
+    exact: bool = True  # False: prompt_tokens is an upper bound (the text counted without the model's tokenizer)
 
     def line(self) -> str:
         resized = f" -> {self.model_image[0]}x{self.model_image[1]}" if self.model_image else ""
+        prompt = (f"{self.prompt_tokens} prompt tokens" if self.exact else
+                  f"at most {self.prompt_tokens} prompt tokens (an upper bound: no tokenizer to count the text with)")
         return (f"{self.game}/{self.difficulty}: frame {self.frame[0]}x{self.frame[1]}{resized}, "
-                f"{self.image_tokens} image tokens, {self.prompt_tokens} prompt tokens")
+                f"{self.image_tokens} image tokens, {prompt}")
 
 
 def _image_token_id(processor: Any) -> int | None:

@@ -10,17 +10,24 @@ board, score and RNG state, independently of the others.
 The terms are the paper's (``../shared/spec/g1-reference.md`` section 3), all read off one
 :class:`~g1bench.core.env.Judgement`:
 
-==================  ===========================================================================
-``game``            GR: +1 if the answer's move succeeded in the env, else -1 (parse failures too)
-``format``          FR: 1 if all six tags ``<perception> <think> <answer>`` (and closings) appear
-``perception``      PR: 1 if the ``<perception>`` block equals the ground truth exactly
-``g1``              GR + alpha*FR + beta*PR = ``Judgement.total_reward(alpha, beta)`` in one function
-``format_partial``  the fraction of the six tags present (a dense variant of FR; not the paper's)
-==================  ===========================================================================
+========================  =====================================================================
+``game``                  GR: +1 if the answer's move succeeded in the env, else -1 (parse failures too)
+``format``                FR: 1 if all six tags ``<perception> <think> <answer>`` (and closings) appear
+``perception``            PR: 1 if the ``<perception>`` block equals the ground truth exactly
+``perception_substring``  PR as G1's released trainers computed it: 1 if the ground truth appears
+                          verbatim anywhere in the response (``compute_perception_reward_batch``)
+``g1``                    GR + alpha*FR + beta*PR = ``Judgement.total_reward(alpha, beta)`` in one function
+``g1_released``           G1's released trainers: GR + FR + w*PR_substring, w = 1 for 2048, natural images
+                          and Swap, 0 for Shisen-Sho (:data:`RELEASED_PERCEPTION_WEIGHT`)
+``format_partial``        the fraction of the six tags present (a dense variant of FR; not the paper's)
+========================  =====================================================================
 
-The paper's main setting is ``g1`` with alpha=1, beta=0 (beta=0.1 for its perception-reward ablation);
-``["game", "format", "perception"]`` with ``reward_weights [1, 1, 0]`` is the same sum with each term
-logged by TRL separately. :func:`get_reward_funcs` builds them by name (open-r1 style).
+The paper's text gives ``g1`` with alpha=1, beta=0 as its main setting (beta=0.1 for its perception-reward
+ablation); the code it released adds the substring perception term with weight 1 in three of its four trainers
+(spec section 3; which one produced the paper's numbers is not known), hence ``g1_released`` beside it.
+``["game", "format", "perception"]`` with ``reward_weights [1, 1, 0]`` is the same sum as ``g1`` with each
+term logged by TRL separately. :func:`get_reward_funcs` builds them by name (open-r1 style), or imports
+``package.module:function`` for a reward of your own.
 
 The judging functions (``game``, ``g1``) also log, per game, what the paper's analysis tracks, through
 TRL's ``log_metric`` hook (so they reach ``report_to`` and ``trainer_state.json``):
@@ -40,14 +47,14 @@ import json
 from collections import defaultdict
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from ..core.answer import TAGS, format_ok, perception_exact
+from ..core.answer import TAGS, format_ok, perception_exact, perception_substring
 from ..core.env import G1Env, Judgement, StateError
 from ..core.hashing import canonical_json
 
 RewardFunc = Callable[..., list[float]]
 
 #: The reward terms that need the env (they judge the answer's move).
-JUDGING = ("game", "g1")
+JUDGING = ("game", "g1", "g1_released")
 
 
 class UnknownRewardError(ValueError):
@@ -175,14 +182,23 @@ def log_game_metrics(log_metric: Callable[[str, float], None], games: Iterable[s
             log_metric(f"g1/{game}/reasoning_acc", success)
 
 
+def _games(kwargs: Mapping[str, Any], states: Sequence[Any]) -> list[str]:
+    """The game of each completion: the ``game`` column, else read off the snapshots."""
+    return list(kwargs.get("game") or [json.loads(s)["game"] if isinstance(s, str) else s["game"] for s in states])
+
+
 def _judge_and_log(completions: Sequence[Any], kwargs: Mapping[str, Any], who: str) -> list[Judgement]:
     states = _column(kwargs, "state", len(completions), who)
     judgements = judge_completions(completions, states)
     log_metric = kwargs.get("log_metric")
     if callable(log_metric):
-        games = kwargs.get("game") or [json.loads(s)["game"] if isinstance(s, str) else s["game"] for s in states]
-        log_game_metrics(log_metric, games, judgements, kwargs.get("level"))
+        log_game_metrics(log_metric, _games(kwargs, states), judgements, kwargs.get("level"))
     return judgements
+
+
+#: The perception weight of each game in G1's released trainers (spec section 3: ``rl_2048.sh``,
+#: ``rl_shisensho_cifar10.sh`` and ``rl_swap.sh`` add the perception reward, ``rl_shisensho.sh`` multiplies it by 0).
+RELEASED_PERCEPTION_WEIGHT = {"2048": 1.0, "shisensho": 0.0, "shisensho-images": 1.0, "swap": 1.0}
 
 
 # -- the reward functions -------------------------------------------------------------------------------
@@ -200,6 +216,24 @@ def perception_reward(prompts: Sequence[Any], completions: Sequence[Any], **kwar
     """PR: 1.0 if the ``<perception>`` block equals the row's ``perception`` ground truth exactly, else 0.0."""
     truths = _column(kwargs, "perception", len(completions), "perception")
     return [float(isinstance(t, str) and perception_exact(completion_text(c), t)) for c, t in zip(completions, truths)]
+
+
+def perception_substring_reward(prompts: Sequence[Any], completions: Sequence[Any], **kwargs: Any) -> list[float]:
+    """PR of G1's released trainers: 1.0 if the row's ``perception`` ground truth appears verbatim anywhere in the
+    completion (whitespace-sensitive; inside a ``<perception>`` block or not), else 0.0."""
+    truths = _column(kwargs, "perception", len(completions), "perception_substring")
+    return [float(isinstance(t, str) and perception_substring(completion_text(c), t)) for c, t in zip(completions, truths)]
+
+
+def g1_released_reward(prompts: Sequence[Any], completions: Sequence[Any], **kwargs: Any) -> list[float]:
+    """G1's released trainers' reward: GR + FR + w*PR_substring with the game's weight w
+    (:data:`RELEASED_PERCEPTION_WEIGHT`; needs ``state`` and ``perception``)."""
+    truths = _column(kwargs, "perception", len(completions), "g1_released")
+    judgements = _judge_and_log(completions, kwargs, "g1_released")
+    games = _games(kwargs, _column(kwargs, "state", len(completions), "g1_released"))
+    return [j.total_reward(1.0, 0.0) + RELEASED_PERCEPTION_WEIGHT[game]
+            * float(isinstance(truth, str) and perception_substring(completion_text(c), truth))
+            for c, truth, j, game in zip(completions, truths, judgements, games)]
 
 
 def format_partial_reward(prompts: Sequence[Any], completions: Sequence[Any], **kwargs: Any) -> list[float]:
@@ -229,6 +263,8 @@ REWARDS: dict[str, RewardFunc] = {
     "game": game_reward,
     "format": format_reward,
     "perception": perception_reward,
+    "perception_substring": perception_substring_reward,
+    "g1_released": g1_released_reward,
     "format_partial": format_partial_reward,
 }
 #: Rewards built from the weights (``g1``).
@@ -239,9 +275,29 @@ def list_rewards() -> list[str]:
     return sorted([*REWARDS, *REWARD_FACTORIES])
 
 
+def import_reward(path: str) -> RewardFunc:
+    """The reward function at ``package.module:function`` (TRL's signature), imported.
+
+    Raises:
+        UnknownRewardError: the module cannot be imported or has no such callable.
+    """
+    import importlib
+
+    module, _, attr = path.partition(":")
+    try:
+        fn = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError, ValueError) as e:
+        raise UnknownRewardError(f"cannot import the reward function {path!r}: {e}") from None
+    if not callable(fn):
+        raise UnknownRewardError(f"{path!r} is not a function")
+    return fn
+
+
 def get_reward_funcs(names: str | Sequence[str], format_weight: float = 1.0,
                      perception_weight: float = 0.0) -> list[RewardFunc]:
-    """Reward functions by name (``game``, ``format``, ``perception``, ``format_partial``, ``g1``).
+    """Reward functions by name (:func:`list_rewards`: ``game``, ``format``, ``perception``,
+    ``perception_substring``, ``g1``, ``g1_released``, ``format_partial``) or import path
+    (``package.module:function``, a function with TRL's reward signature).
 
     ``format_weight`` / ``perception_weight`` are alpha / beta of ``g1``; the single terms are weighted by
     TRL's ``reward_weights`` instead.
@@ -261,8 +317,12 @@ def get_reward_funcs(names: str | Sequence[str], format_weight: float = 1.0,
             fn = REWARDS[name]
         elif name in REWARD_FACTORIES:
             fn = REWARD_FACTORIES[name](format_weight=format_weight, perception_weight=perception_weight)
+        elif ":" in name:
+            fn = import_reward(name)
+            name = name.partition(":")[2]
         else:
-            raise UnknownRewardError(f"unknown reward function {name!r}; choose from {list_rewards()}")
+            raise UnknownRewardError(f"unknown reward function {name!r}; choose from {list_rewards()} or give "
+                                     "package.module:function")
         out.append(_named(name, fn))
     return out
 
@@ -279,7 +339,8 @@ def _named(name: str, fn: RewardFunc) -> RewardFunc:
 
 
 __all__ = [
-    "GameScorer", "REWARDS", "REWARD_FACTORIES", "RewardInputError", "UnknownRewardError", "completion_text", "format_partial_reward",
-    "format_reward", "game_reward", "get_reward_funcs", "judge_completions", "list_rewards", "log_game_metrics",
-    "make_g1_reward", "perception_reward",
+    "GameScorer", "RELEASED_PERCEPTION_WEIGHT", "REWARDS", "REWARD_FACTORIES", "RewardInputError", "UnknownRewardError",
+    "completion_text", "format_partial_reward", "format_reward", "g1_released_reward", "game_reward", "get_reward_funcs",
+    "import_reward", "judge_completions", "list_rewards", "log_game_metrics", "make_g1_reward", "perception_reward",
+    "perception_substring_reward",
 ]

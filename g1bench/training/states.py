@@ -7,13 +7,22 @@ shows each one's frame with the game's prompt, samples 5 answers and scores each
 * :class:`StateSampler` maps a row index to a start state: the game is drawn from a weighted mix (one game
   or several), the state is :func:`g1bench.data.sampling.states_row` (``paper`` = the paper's sampler,
   ``late-game`` = oracle play deep into a game), with seed ``GRPO_SEED_BASE + index``. Row i is therefore
-  the same state in every process and every run, and equals the ``states-<game>`` dataset row of that seed.
+  the same state in every process and every run, and has the board of the ``states-<game>`` dataset row of
+  that seed.
 * :func:`states_from_dataset` takes the start states of a ``states-<game>`` dataset instead.
 * :func:`grpo_dataset` wraps either as a ``datasets.Dataset`` whose rows are made when TRL reads them
   (``with_transform``): columns ``prompt`` (the same chat messages the evaluation harness sends: image,
-  then the game's prompt), ``image`` (the frame as the env renders it), and ``game``, ``difficulty``,
-  ``seed``, ``state`` (the snapshot the rewards restore), ``state_hash``, ``perception`` (and ``level``,
-  the curriculum level, in curriculum runs).
+  then the game's prompt), ``image`` (the picture the model is given, ``env.model_observation()``), and
+  ``game``, ``difficulty``, ``seed``, ``state`` (the snapshot the rewards restore), ``state_hash``,
+  ``perception`` (and ``level``, the curriculum level, in curriculum runs).
+
+**The model sees G1's training pictures.** G1's trainers resized every frame of every game to 640x840 (w x h,
+PIL BICUBIC; spec section 4.1) before the model saw it, while its evaluation used 640x640 for the tile games.
+Training states therefore carry the ``model_frame`` knob :data:`TRAIN_FRAME` (``G1_TRAIN_FRAME``) by default,
+so ``env.model_observation()`` is exactly G1's training picture; ``model_frame="eval"`` keeps each preset's own
+(what ``g1bench eval`` gives the model), ``"native"`` the frame as drawn, ``"WxH"`` any size. The knob is part
+of the state's config, so the rewards, which restore that state, judge the same board (the state hash differs
+from an evaluation state of the same board only by the knob).
 * :class:`Curriculum` + :class:`CurriculumCallback`: optionally walk each game's presets along the
   perception x reasoning grid, moving to the next preset when the logged success rate passes a threshold.
 
@@ -36,6 +45,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from ..core.config import G1_TRAIN_FRAME, ConfigError, parse_frame_size
 from ..core.env import G1Env
 from ..core.hashing import canonical_json
 
@@ -52,6 +62,10 @@ EVAL_SUITES = ("paper", "grid", "smoke")
 _STREAM_MARGIN = 16
 _TAG_MIX = 0x313E
 SAMPLINGS = ("paper", "late-game")
+#: The model frame of training states by default: G1's training size, every game (``"640x840"``).
+TRAIN_FRAME = "{}x{}".format(*G1_TRAIN_FRAME)
+#: ``model_frame`` values besides a size ``WxH``: each preset's own (evaluation) frame, or the frame as drawn.
+FRAME_CHOICES = ("eval", "native")
 
 
 class StatesError(ValueError):
@@ -82,23 +96,43 @@ def reset_seed(row: Mapping[str, Any]) -> int:
 
 
 # -- what to sample ---------------------------------------------------------------------------------------
+def frame_knobs(model_frame: Any) -> dict[str, Any]:
+    """The knob overrides that make ``env.model_observation()`` the picture ``model_frame`` asks for: ``"eval"``
+    (or None): none, each preset keeps its own; ``"native"``: the frame as drawn; ``"640x840"`` / ``(640, 840)``:
+    that size, resized with the preset's filter (BICUBIC, as G1).
+
+    Raises:
+        StatesError: anything else.
+    """
+    if model_frame is None or model_frame == "eval":
+        return {}
+    try:
+        size = parse_frame_size(model_frame)
+    except ConfigError as e:
+        raise StatesError(f"{e} (or 'eval': each preset's own)") from None
+    return {"model_frame": size if size == "native" else list(size)}
+
+
 @dataclass(frozen=True)
 class StateSource:
-    """One component of a training mix: a game at a preset, a sampling, and its weight in the mix."""
+    """One component of a training mix: a game at a preset, a sampling, its weight in the mix, and the picture
+    the model is given (``model_frame``, see :func:`frame_knobs`)."""
 
     game: str
     preset: str = "paper"
     sampling: str = "paper"
     weight: float = 1.0
-    overrides: str = "{}"  # canonical JSON of knob overrides
+    overrides: str = "{}"  # canonical JSON of the knob overrides asked for
+    model_frame: str = "eval"
 
     @property
     def knobs(self) -> dict[str, Any]:
-        return json.loads(self.overrides)
+        """The knobs the env is built with: the model frame's, then the overrides asked for (which win)."""
+        return {**frame_knobs(self.model_frame), **json.loads(self.overrides)}
 
 
 def parse_mix(games: str | Sequence[str], preset: str = "paper", sampling: str = "paper",
-              overrides: str | Mapping[str, Any] | None = None) -> list[StateSource]:
+              overrides: str | Mapping[str, Any] | None = None, model_frame: Any = TRAIN_FRAME) -> list[StateSource]:
     """``"shisensho"``, ``"2048,swap"`` or ``"2048:1,swap:2"`` (weights) as state sources.
 
     Args:
@@ -106,16 +140,20 @@ def parse_mix(games: str | Sequence[str], preset: str = "paper", sampling: str =
         preset: difficulty preset of every game.
         sampling: ``paper`` or ``late-game``.
         overrides: per-game knob overrides, as a mapping or its JSON, e.g. ``{"shisensho-images":
-            {"tile_source": "bundled"}}``.
+            {"tile_source": "bundled"}}``. A game's own ``model_frame`` override wins over ``model_frame``.
+        model_frame: the picture the model is given, every game (:func:`frame_knobs`): G1's training size
+            (:data:`TRAIN_FRAME`, the default), ``"eval"``, ``"native"`` or ``"WxH"``.
 
     Raises:
-        StatesError: unknown game, preset, sampling or knob; a bad weight.
+        StatesError: unknown game, preset, sampling or knob; a bad weight or model frame.
     """
-    from ..core.config import ConfigError
     from ..games import get_game, list_games
 
     if sampling not in SAMPLINGS:
         raise StatesError(f"unknown sampling {sampling!r}; choose from {list(SAMPLINGS)}")
+    frame = frame_knobs(model_frame)  # validates it
+    model_frame = "eval" if not frame else frame["model_frame"] if frame["model_frame"] == "native" \
+        else "{}x{}".format(*frame["model_frame"])
     if isinstance(overrides, str):
         try:
             overrides = json.loads(overrides) if overrides.strip() else {}
@@ -145,10 +183,10 @@ def parse_mix(games: str | Sequence[str], preset: str = "paper", sampling: str =
             raise StatesError(f"weight of {game} must be > 0, got {weight_text}")
         knobs = dict(overrides.get(game, overrides.get(name.strip(), {})))
         try:
-            get_game(game).Config.from_preset(preset, **knobs)
+            get_game(game).Config.from_preset(preset, **{**frame, **knobs})
         except (ConfigError, TypeError) as e:
             raise StatesError(f"{game}: {e}") from None
-        out.append(StateSource(game, preset, sampling, weight, canonical_json(knobs)))
+        out.append(StateSource(game, preset, sampling, weight, canonical_json(knobs), model_frame))
     if not out:
         raise StatesError(f"no game given; games: {list_games()}")
     if len({s.game for s in out}) != len(out):
@@ -291,12 +329,13 @@ def prompt_messages(prompt: str, system_prompt: str | None = None) -> list[dict[
 
 
 def env_row(env: G1Env, meta: Mapping[str, Any], system_prompt: str | None = None) -> dict[str, Any]:
-    """A training row for the env's current state: prompt messages, frame (PIL) and the reward columns."""
+    """A training row for the env's current state: prompt messages, the picture the model is given
+    (``env.model_observation()``, PIL) and the reward columns."""
     from ..models.messages import to_pil
 
     return {
         "prompt": prompt_messages(env.prompt, system_prompt),
-        "image": to_pil(env.render()),
+        "image": to_pil(env.model_observation()),
         "game": env.game.name,
         "difficulty": meta["difficulty"],
         "seed": int(meta["seed"]),
@@ -394,10 +433,11 @@ class StateSampler:
 
 
 class _DatasetStates:
-    """Row index -> start state of a ``states-<game>`` dataset (the rows kept by :func:`states_from_dataset`)."""
+    """Row index -> start state of a ``states-<game>`` dataset (the rows kept by :func:`states_from_dataset`), with
+    the knobs of ``frame`` (:func:`frame_knobs`) applied to each state's config."""
 
-    def __init__(self, states: list[str], meta: list[dict[str, Any]]):
-        self.states, self.meta = states, meta
+    def __init__(self, states: list[str], meta: list[dict[str, Any]], frame: Mapping[str, Any] | None = None):
+        self.states, self.meta, self.frame = states, meta, dict(frame or {})
         self._envs: dict[str, G1Env] = {}
 
     def __getstate__(self):
@@ -412,16 +452,19 @@ class _DatasetStates:
         if env is None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                env = G1Env(state["game"], difficulty=dict(state["config"]))
+                env = G1Env(state["game"], difficulty={**state["config"], **self.frame})
             self._envs[key] = env
-        env.reset(options={"state": state})
+        # the snapshot as taken under the frame's knobs (the config as the env writes it), so the rewards restore it
+        env.reset(options={"state": {**state, "config": env.config.to_dict()}})
         return env_row(env, self.meta[index], system_prompt)
 
 
 def states_from_dataset(dataset: Any, games: Sequence[str] | None = None, preset: str | None = None,
-                        sampling: str | None = None, forbidden: frozenset[int] | None = None) -> _DatasetStates:
+                        sampling: str | None = None, forbidden: frozenset[int] | None = None,
+                        model_frame: Any = TRAIN_FRAME) -> _DatasetStates:
     """The usable start states of a ``states-<game>`` dataset (``datasets.Dataset``), filtered by game, preset
-    and sampling; rows whose reset seed is an evaluation seed or that have no valid move are dropped.
+    and sampling; rows whose reset seed is an evaluation seed or that have no valid move are dropped. The model
+    is given ``model_frame`` pictures (:func:`frame_knobs`; default G1's training size).
 
     Raises:
         StatesError: the dataset has no ``state`` column, a snapshot is for another version of a game, or no
@@ -451,13 +494,14 @@ def states_from_dataset(dataset: Any, games: Sequence[str] | None = None, preset
     if not states:
         raise StatesError(f"no usable start state in the dataset for games={games}, preset={preset}, "
                           f"sampling={sampling} (check the config and split)")
+    frame = frame_knobs(model_frame)
     try:  # fail now, not in the first training step, if the snapshots are for other game versions
         for game in {m["game"] for m in meta}:
             first = next(i for i, m in enumerate(meta) if m["game"] == game)
             make_from_state(states[first], render_mode=None)
     except StateError as e:
         raise StatesError(f"the dataset's states cannot be restored by this g1bench: {e}") from None
-    return _DatasetStates(states, meta)
+    return _DatasetStates(states, meta, frame)
 
 
 class _Rows:
@@ -494,7 +538,7 @@ def grpo_dataset(source: StateSampler | _DatasetStates, num_rows: int | None = N
 
 
 __all__ = [
-    "COLDSTART_SEED_BASE", "Curriculum", "EVAL_SUITES", "GRPO_SEED_BASE", "SAMPLINGS", "STREAM_SPAN",
-    "StateSampler", "StateSource", "StatesError", "curriculum_callback", "env_row", "eval_seeds", "grid_order",
-    "grpo_dataset", "parse_mix", "prompt_messages", "reset_seed", "states_from_dataset",
+    "COLDSTART_SEED_BASE", "Curriculum", "EVAL_SUITES", "FRAME_CHOICES", "GRPO_SEED_BASE", "SAMPLINGS", "STREAM_SPAN",
+    "StateSampler", "StateSource", "StatesError", "TRAIN_FRAME", "curriculum_callback", "env_row", "eval_seeds",
+    "frame_knobs", "grid_order", "grpo_dataset", "parse_mix", "prompt_messages", "reset_seed", "states_from_dataset",
 ]
