@@ -19,11 +19,24 @@ from ..core.env import G1Env
 from ..core.hashing import content_hash
 
 
+@dataclass(frozen=True)
+class PastTurn:
+    """One earlier turn of the episode's current game, as a model with memory (the ``history`` knob) sees it:
+    the picture it was given then (None for baselines), what it answered, and the env's feedback line on that
+    answer (:func:`g1bench.core.feedback.feedback_line`)."""
+
+    frame: np.ndarray | None
+    answer: str
+    feedback: str
+
+
 @dataclass
 class Turn:
     """One env waiting for an answer: what a model sees (frame, prompt) and, for baselines, the env state.
 
     ``state`` is the env snapshot; only baselines may look at it (a model must answer from the frame).
+    ``history`` holds the earlier turns the model is given, oldest first (empty at ``history`` 0: G1's single
+    step); the model backends send them and this turn as one chat (:mod:`g1bench.models.messages`).
     """
 
     game: str
@@ -32,6 +45,7 @@ class Turn:
     state: dict[str, Any]
     episode: str = ""
     step: int = 0
+    history: tuple[PastTurn, ...] = ()
 
 
 @dataclass
