@@ -33,6 +33,7 @@ from ..core.hashing import content_hash
 from .policies import PastTurn
 
 _SUFFIX = re.compile(r"^(?P<base>.+)@h(?P<k>[1-9][0-9]*)$")
+_ID_TAG = re.compile(r"@h[1-9][0-9]*(?=/[^/]*$)")
 
 
 def group_key(game: str, difficulty: str, history: int = 0) -> str:
@@ -44,6 +45,14 @@ def split_group(key: str) -> tuple[str, int]:
     """``"2048/paper@h4"`` -> ``("2048/paper", 4)``; a key without the suffix has history 0."""
     m = _SUFFIX.match(key)
     return (m["base"], int(m["k"])) if m else (key, 0)
+
+
+def seed_id(episode_id: str) -> str:
+    """The episode id that per-episode randomness is drawn from: the id without its history tag
+    (``2048/paper@h4/3`` -> ``2048/paper/3``). The baselines' draws, the 2048 random-move rule and a model's
+    sampling seeds are then the same at every history of one seed: baselines (which have no memory) play
+    identically in every history cell, and a model's histories are compared on common random numbers."""
+    return _ID_TAG.sub("", episode_id)
 
 
 def episode_history(episode: Mapping[str, Any]) -> int:
@@ -107,4 +116,4 @@ def suite_history(suite: Any) -> int:
     return max((episode_history(e.to_dict()) for e in suite.episodes), default=0)
 
 
-__all__ = ["History", "group_key", "split_group", "episode_history", "answer_text", "context_hash", "suite_history"]
+__all__ = ["History", "group_key", "split_group", "seed_id", "episode_history", "answer_text", "context_hash", "suite_history"]

@@ -101,8 +101,11 @@ class _EnvCache:
 
 def turn_rng(seed: int, turn: Turn) -> np.random.Generator:
     """A generator that depends only on (seed, episode, step): answers do not depend on batching or
-    on where a run resumed, so a resumed run equals an uninterrupted one."""
-    episode_key = int(content_hash(turn.episode, 8), 16)
+    on where a run resumed, so a resumed run equals an uninterrupted one (nor on the episode's history:
+    :func:`g1bench.eval.history.seed_id`)."""
+    from .history import seed_id
+
+    episode_key = int(content_hash(seed_id(turn.episode), 8), 16)
     return np.random.default_rng([seed, episode_key, turn.step])
 
 

@@ -17,6 +17,7 @@ import numpy as np
 from ..core.answer import ParseError, format_ok, perception_block, perception_exact
 from ..core.env import G1Env
 from ..core.hashing import content_hash
+from .history import seed_id
 
 #: recorded fields a replay must reproduce exactly
 DETERMINISTIC_FIELDS = (
@@ -30,8 +31,8 @@ POLICY_FIELDS = ("answer", "input_tokens", "output_tokens", "latency_s", "extra"
 
 def fallback_move(episode_id: str, step: int, n_actions: int) -> int:
     """The random move the paper's 2048 test-time rule plays for an unparseable answer (recorded, seeded
-    by episode and step so a replay draws the same one)."""
-    rng = np.random.default_rng([int(content_hash(episode_id, 8), 16), step, 0xFA11])
+    by episode and step so a replay draws the same one; the same at every history of the episode's seed)."""
+    rng = np.random.default_rng([int(content_hash(seed_id(episode_id), 8), 16), step, 0xFA11])
     return int(rng.integers(n_actions))
 
 

@@ -38,6 +38,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..core.hashing import content_hash
+from ..eval.history import seed_id
 from ..eval.policies import Turn
 from .config import ModelConfig
 
@@ -75,13 +76,14 @@ def system_prompt_hash(system_prompt: str | None) -> str | None:
 
 def turn_seed(seed: int, turn: Turn) -> int:
     """A request's sampling seed: a function of (seed, episode, step) only, so a request gets the same
-    seed whatever the batching and after a resume. Fits in 31 bits (every server accepts it)."""
-    return int(content_hash([int(seed), turn.episode, int(turn.step)], 8), 16) & 0x7FFFFFFF
+    seed whatever the batching, after a resume and at every history of the episode's seed
+    (:func:`g1bench.eval.history.seed_id`). Fits in 31 bits (every server accepts it)."""
+    return int(content_hash([int(seed), seed_id(turn.episode), int(turn.step)], 8), 16) & 0x7FFFFFFF
 
 
 def call_seed(seed: int, turns: Sequence[Turn]) -> int:
     """One seed for a batched call (transformers samples a whole batch from one generator)."""
-    return int(content_hash([int(seed), [[t.episode, int(t.step)] for t in turns]], 8), 16) & 0x7FFFFFFF
+    return int(content_hash([int(seed), [[seed_id(t.episode), int(t.step)] for t in turns]], 8), 16) & 0x7FFFFFFF
 
 
 # -- chat messages ----------------------------------------------------------------------------------
