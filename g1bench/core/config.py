@@ -6,8 +6,9 @@ Every game has one config dataclass. Each field is a knob on one of three axes, 
 * ``reasoning``: what it takes to *play* it (board size, number of tile kinds, ...);
 * ``protocol``: how the game talks to a model: which frozen prompt text it shows (``prompt_version``),
   which grammar reads the answers (``answer_grammar``), what size of picture the model is given
-  (``model_frame``, ``model_resample``) and how many of its past turns it sees (``history``). The ``paper`` presets use G1's own (:func:`paper_protocol`),
-  every other preset g1bench's.
+  (``model_frame``, ``model_resample``) and how many of its past turns it sees (``history``). The ``paper``
+  presets use G1's own (:func:`paper_protocol`), every other preset g1bench's (``history`` is 0 in every
+  preset: a suite sets it per episode).
 
 Named presets compose the perception and reasoning axes (and set the protocol). Presets are part of the public, versioned surface: changing one is a
 breaking change (bump the game's ``version``).

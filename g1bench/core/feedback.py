@@ -5,11 +5,12 @@ of :meth:`G1Env.step`): the game reward, then what the answer did::
 
     Feedback: reward +1. The move scored 8.
     Feedback: reward -1. The move was played but scored nothing.
-    Feedback: reward -1. Invalid move: tiles differ: red circle vs blue square.
+    Feedback: reward -1. Invalid move: tiles differ: Red circle vs Blue square.
     Feedback: reward -1. Your answer could not be read: no <answer>…</answer> block.
-    Feedback: reward +1. Your answer could not be read (no <answer>…</answer> block), so a random move was played instead. The move scored 4.
+    Feedback: reward +1. Your answer could not be read (no <answer>…</answer> block), so a random move was
+    played instead. The move scored 4.
 
-(the last one: 2048's test-time rule, which plays a random move for an unreadable answer). The wording is part
+(the last one, on one line: 2048's test-time rule, which plays a random move for an unreadable answer). The wording is part
 of the protocol, frozen like the prompts: :data:`FEEDBACK_VERSION` names it and :data:`FEEDBACK_HASH` (pinned
 by the tests) hashes its templates, and a suite's hash covers both wherever its history is above 0. New wording
 is a new version.

@@ -8,8 +8,8 @@ A run verifies when
    episodes in the run or shard, scores within what the game allows in the step budget);
 3. replaying the step log through the env reproduces every recorded step (state hashes, frames, parsed
    actions, rewards, perception checks, and with multi-turn play the context each answer was given:
-   ``history`` and ``context_hash``, :mod:`g1bench.eval.history`), and every figure of ``results.json`` recomputed from the
-   replayed log equals the recorded one;
+   ``history`` and ``context_hash``, :mod:`g1bench.eval.history`), and every figure of ``results.json``
+   recomputed from the replayed log equals the recorded one;
 4. a run that names one of g1bench's built-in baselines (``random``, ``random-legal``, ``oracle``) holds
    that baseline's answers: each is asked again at the replayed state (they depend only on the state, the
    episode and the step), so no other player can pose as a baseline (the leaderboard's overall score is
@@ -30,10 +30,10 @@ from typing import Any
 from ..core.config import ConfigError, UnknownNameError
 from ..core.env import StateError
 from ..core.files import clean_text
+from .history import History
 from .metrics import max_episode_score
 from .results import ResultsError, load
 from .rundir import LEGACY_EPISODES_FILE, STEPS_FILE, RunError, read_run_json, read_steps_file, run_suite
-from .history import History
 from .steps import diff_step, play_answer, record_problem
 from .suites import SUITES, Suite, get_suite, start_game
 
