@@ -123,6 +123,44 @@ def test_preflight_counts_equal_what_the_processor_builds(tiny_qwen2_vl):
     assert plan.needed == len(ids) + 4 * 64
 
 
+def test_the_vllm_engine_is_started_for_the_suites_frames_and_gets_one_chat_per_turn(tiny_qwen2_vl, monkeypatch,
+                                                                                  turn):
+    """vLLM is not installed here: a stand-in engine records its kwargs and the conversations it is given."""
+    from g1bench.models import vllm_backend
+    from g1bench.models.base import resolve_model
+
+    chats = []
+
+    class Engine:
+        def __init__(self, **kw):
+            self.kw = kw
+
+        def chat(self, conversations, params, use_tqdm=False):
+            chats.extend(conversations)
+
+            class Out:
+                prompt_token_ids, outputs = [0] * 10, [type("C", (), {"text": "<answer>1</answer>", "token_ids": [1],
+                                                                      "finish_reason": "stop"})()]
+            return [Out() for _ in conversations]
+
+    class FakeVLLM:
+        __version__ = "0.10.0"
+        LLM = Engine
+        SamplingParams = dict
+
+    monkeypatch.setattr(vllm_backend, "_import", lambda: FakeVLLM)
+    source = resolve_model(str(tiny_qwen2_vl))
+    cfg = ModelConfig(backend="vllm", max_new_tokens=16, max_model_len=32768)
+    policy = vllm_backend.VLLMPolicy(str(tiny_qwen2_vl), cfg, source, suite=get_suite("multiturn"))
+    assert policy.llm.kw["limit_mm_per_prompt"] == {"image": 5}  # 1 + the suite's largest history
+    assert policy.act([turn])[0].text == "<answer>1</answer>"
+    assert [m["role"] for m in chats[0]] == ["user", "assistant", "user", "assistant", "user"]
+    single = vllm_backend.VLLMPolicy(str(tiny_qwen2_vl), cfg, source)  # no suite: one image per prompt
+    assert single.llm.kw["limit_mm_per_prompt"] == {"image": 1}
+    with pytest.raises(ModelError, match="carries 3 frames .* started for 1 per prompt"):
+        single.act([turn])
+
+
 # -- end to end with a tiny random-weight VLM ------------------------------------------------------------------
 def _replayed_turn(spec, steps, t, frames=True):
     """The turn a policy was given at step ``t`` of an episode, rebuilt from its step log."""
