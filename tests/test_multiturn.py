@@ -313,3 +313,17 @@ def test_eval_runs_the_multiturn_suite_from_the_cli(tmp_path):
     check = subprocess.run([sys.executable, "-m", "g1bench.cli", "verify", str(out)], env=ENV, capture_output=True,
                            text=True, timeout=300)
     assert check.returncode == 0 and "verified: multiturn-v1" in check.stdout
+
+
+def test_verifying_a_paper_v2_run_first_does_not_change_how_history_0_episodes_replay(tmp_path):
+    """paper-v2 pins model_frame 'native' on the same (game, preset, overrides) as the multiturn suite's history-0
+    episodes: the verifier's cache of replay envs must not hand one's env to the other."""
+    runs = {}
+    for name, args in (("v2", ["--suite", "paper-v2"]), ("mt", ["--suite", "multiturn", "--shard", "0/40"])):
+        runs[name] = tmp_path / name
+        res = subprocess.run([sys.executable, "-m", "g1bench.cli", "eval", "--model", "random", *args, "--no-frames",
+                              "-o", str(runs[name]), "--quiet"], env=ENV, capture_output=True, text=True, timeout=300)
+        assert res.returncode == 0, res.stderr[-2000:]
+    first = verify_run(runs["v2"], check_frames=False)
+    second = verify_run(runs["mt"], check_frames=False)  # same process, after paper-v2's envs were cached
+    assert first.ok and second.ok, (first.problems, second.problems)

@@ -202,7 +202,8 @@ def test_the_tiny_vlm_plays_with_memory_through_transformers(tiny_qwen2_vl, tmp_
             assert context_hash((s["state_hash"], s["answer"], p.feedback) for s, p in
                                 zip(steps[eid][2 - len(turn.history):2], turn.history)) == steps[eid][2]["context_hash"]
             assert policy.act([turn])[0].text == steps[eid][2]["answer"]  # greedy: the logged answer had this context
-        assert verify_run(tmp_path / "run").ok
+        v = verify_run(tmp_path / "run")
+        assert v.ok, v.problems
     finally:
         policy.close()
 

@@ -361,7 +361,8 @@ def _replay_env(spec, frames: bool):
     envs = getattr(_ENVS, "envs", None)
     if envs is None:
         envs = _ENVS.envs = {}
-    key = (spec.game, spec.difficulty, json.dumps(dict(spec.overrides), sort_keys=True, default=str), frames)
+    # the knobs an older suite version pins count too: paper-v2's 2048/paper env is not paper-v3's
+    key = (spec.game, spec.difficulty, json.dumps(spec.env_overrides(), sort_keys=True, default=str), frames)
     env = envs.get(key)
     if env is None:
         if len(envs) >= 64:
