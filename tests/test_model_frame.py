@@ -138,7 +138,7 @@ def test_an_older_suite_version_still_resolves_runs_and_verifies(tmp_path):
 def test_preflight_counts_the_model_frame():
     from g1bench.models import preflight as pf
 
-    sizes = {key: size for key, size, _ in pf.suite_frames(get_suite("paper"))}
+    sizes = {key: size for key, size, *_ in pf.suite_frames(get_suite("paper"))}
     assert sizes == {f"{g}/paper": G1_EVAL_FRAME[g] for g in GAMES}
     grid = pf.VisionGrid(min_pixels=3136, max_pixels=12845056)
     assert pf.image_tokens(640, 840, grid) == 690 and pf.image_tokens(640, 640, grid) == 529

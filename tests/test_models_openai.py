@@ -204,3 +204,21 @@ def test_smoke_suite_against_a_real_transformers_serve(transformers_serve, tiny_
     policy = json.loads((out / "results.json").read_text())["provenance"]["policy"]
     assert policy["model"]["source"] == "server" and len(policy["model"]["config_hash"]) == 16
     assert policy["base_url"] == transformers_serve + "/v1"
+
+
+@pytest.mark.slow
+def test_a_real_transformers_serve_takes_the_multi_turn_chat(transformers_serve, tiny_qwen2_vl, tmp_path):
+    """History 2 (g1bench.eval.history): three images, two past answers and their feedback lines in one request."""
+    out = tmp_path / "run"
+    res = eval_cli("--model", str(tiny_qwen2_vl), "--backend", "openai", "--base-url", transformers_serve + "/v1",
+                   "--games", "2048", "--episodes", "1", "--steps", "3", "--history", "2", "-o", str(out),
+                   "--max-new-tokens", "8", "--timeout", "60", "--retries", "2")
+    assert res.returncode == 0, res.stderr[-3000:]
+    steps = load_episodes(out)[0]["steps"]
+    assert [s["history"] for s in steps] == [0, 1, 2]
+    # the server counted the past frames and turns: each step's prompt is longer than the last
+    assert steps[0]["input_tokens"] < steps[1]["input_tokens"] < steps[2]["input_tokens"]
+    assert json.loads((out / "results.json").read_text())["results"]["2048/paper@h2"]["history"] == 2
+    from g1bench.eval.verify import verify_run
+
+    assert verify_run(out).ok

@@ -95,7 +95,7 @@ def test_counts_equal_what_the_processor_builds(tiny_qwen2_vl):
     assert grid == pf.vision_grid(json.loads((tiny_qwen2_vl / "processor_config.json").read_text()))
     plan = pf.preflight_suite(get_suite("smoke"), processor, grid, 64, None)
     assert len(plan.costs) == 4
-    for (key, (w, h), prompt), cost in zip(pf.suite_frames(get_suite("smoke")), plan.costs):
+    for (key, (w, h), prompt, _), cost in zip(pf.suite_frames(get_suite("smoke")), plan.costs):
         frame = np.zeros((h, w, 3), dtype=np.uint8)
         turn = Turn(game="", frame=frame, prompt=prompt, state={})
         text = processor.apply_chat_template(hf_messages(turn), add_generation_prompt=True, tokenize=False)

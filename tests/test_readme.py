@@ -39,8 +39,9 @@ SETUP = [
 ]
 #: the same commands, smaller: (pattern, replacement, why)
 SHRINK = [
-    (re.compile(r"--suite (paper|grid)\b"), "--suite smoke",
-     "the paper and grid suites take minutes of CPU with the oracle; smoke runs the same code on 8 episodes"),
+    (re.compile(r"--suite (paper|grid|multiturn)\b"), "--suite smoke",
+     "the paper, grid and multiturn suites take minutes of CPU with the oracle; smoke runs the same code on 8 "
+     "episodes (the README's custom --history suite runs multi-turn play as it is)"),
     (re.compile(r"--train \d+ --test \d+"), "--train 6 --test 2 --states-train 2 --states-test 1 --episodes 1 --steps 3",
      "a dataset of a few rows per config: the same build"),
 ]

@@ -5,9 +5,10 @@ Every game has one config dataclass. Each field is a knob on one of three axes, 
 * ``perception``: what it takes to *see* the board (tile set, resolution, labels, ...);
 * ``reasoning``: what it takes to *play* it (board size, number of tile kinds, ...);
 * ``protocol``: how the game talks to a model: which frozen prompt text it shows (``prompt_version``),
-  which grammar reads the answers (``answer_grammar``) and what size of picture the model is given
-  (``model_frame``, ``model_resample``). The ``paper`` presets use G1's own (:func:`paper_protocol`),
-  every other preset g1bench's.
+  which grammar reads the answers (``answer_grammar``), what size of picture the model is given
+  (``model_frame``, ``model_resample``) and how many of its past turns it sees (``history``). The ``paper``
+  presets use G1's own (:func:`paper_protocol`), every other preset g1bench's (``history`` is 0 in every
+  preset: a suite sets it per episode).
 
 Named presets compose the perception and reasoning axes (and set the protocol). Presets are part of the public, versioned surface: changing one is a
 breaking change (bump the game's ``version``).
@@ -34,6 +35,8 @@ G1_EVAL_FRAME = {"2048": (640, 840), "shisensho": (640, 640), "shisensho-images"
 G1_TRAIN_FRAME = (640, 840)
 #: PIL resampling filters a model frame can be resized with (G1 used BICUBIC).
 RESAMPLE_FILTERS = ("bicubic", "bilinear", "lanczos", "nearest")
+#: The most past turns a model's context may hold (the ``history`` knob): each costs a frame's image tokens.
+MAX_HISTORY = 16
 
 
 def paper_protocol(game: str) -> dict[str, Any]:
@@ -117,6 +120,12 @@ class GameConfig:
         "bicubic", "protocol",
         "The PIL filter that resizes a model frame (G1: 'bicubic'); only with a model_frame size.", omit_default=True,
     )
+    history: int = knob(
+        0, "protocol",
+        "Past turns in the model's context: 0 = G1's single step (one frame and the prompt); k > 0 = one chat holding "
+        "the last k turns of the current game, each with its frame, the model's answer and the env's feedback line "
+        "(g1bench.core.feedback), then the current frame (k + 1 images).", omit_default=True,
+    )
 
     #: preset name -> overrides of the defaults; filled in by each game
     presets: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
@@ -159,6 +168,7 @@ class GameConfig:
         if self.cell_px != 0:
             self._int_range("cell_px", 16, 256)
         self._int_range("patch", 1, 64)
+        self._int_range("history", 0, MAX_HISTORY)
         for name, allowed in (("prompt_version", PROMPT_VERSIONS), ("answer_grammar", ANSWER_GRAMMARS),
                               ("model_resample", RESAMPLE_FILTERS)):
             if getattr(self, name) not in allowed:

@@ -14,6 +14,7 @@ from ..render.canvas import RENDERER_VERSION, Canvas
 from ..render.model_frame import model_frame_size, to_model_frame
 from .answer import ParseError, format_ok, perception_exact
 from .config import GameConfig
+from .feedback import FEEDBACK_HASH, FEEDBACK_VERSION
 from .game import Game, Outcome
 from .hashing import canonical_json, content_hash
 
@@ -94,6 +95,8 @@ class G1Env(gym.Env):
     ``gymnasium.make("g1bench/ShisenSho-v1", difficulty="composition", labels=True, max_steps=100)``
 
     ## Version History
+    * v1, since g1bench 0.3: the ``history`` knob (0 by default: G1's single step) gives a model its last k turns
+      of the current game, each with the env's feedback line (:mod:`g1bench.core.feedback`).
     * v1, since g1bench 0.3: the ``paper`` preset also gives a model G1's frame sizes (knobs ``model_frame`` and
       ``model_resample``, see :meth:`model_observation`). Rules, prompts and observations are unchanged, and
       configs and snapshots without the new knobs mean exactly what they meant, so the id stays v1.
@@ -366,4 +369,8 @@ class G1Env(gym.Env):
             "config": self.config.to_dict(),
             "prompt_hash": content_hash(self.game.prompt()),
             "frame_size": [self.canvas.width, self.canvas.height],
+            # a model with memory is also told the feedback line after each answer: its wording is protocol too
+            # (left out at history 0, so every suite hash made before the knob stays valid)
+            **({"history": self.config.history, "feedback_version": FEEDBACK_VERSION, "feedback_hash": FEEDBACK_HASH}
+               if self.config.history else {}),
         }

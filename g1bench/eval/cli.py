@@ -29,13 +29,16 @@ def add_commands(sub) -> None:
     p = sub.add_parser("eval", help="evaluate a model or baseline on a suite", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--model", help="a baseline (random, random-legal, oracle) or a model (Hub id or local folder); "
                    "required unless --resume")
-    p.add_argument("--suite", default="paper", help="built-in suite: paper, grid, smoke (ignored when --games is given)")
+    p.add_argument("--suite", default="paper", help="built-in suite: paper, grid, smoke, multiturn (ignored when --games "
+                   "is given)")
     p.add_argument("--games", help="custom suite: comma-separated games")
     p.add_argument("--difficulty", default="paper", help="custom suite: difficulty preset")
     p.add_argument("--episodes", type=_positive, default=10, help="custom suite: episodes per game")
     p.add_argument("--steps", type=_positive, default=100, help="custom suite: policy steps per episode")
     p.add_argument("--seed", type=_non_negative, default=0, help="custom suite: first seed")
     p.add_argument("--warmup", type=_non_negative, default=None, help="custom suite: random warm-up moves (default: the paper's)")
+    p.add_argument("--history", type=_non_negative, default=0, help="custom suite: past turns in the model's chat, each "
+                   "with its frame, answer and feedback line (0 = G1's single step)")
     p.add_argument("--output-dir", "-o", help="run directory (default runs/<suite>__<model>__<time>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --output-dir (its model and options "
                    "come from its run.json)")
@@ -189,7 +192,7 @@ def cmd_eval(args) -> int:
             return fail(f"--model is required: {args.output_dir}/run.json records no command line (the run was "
                         "started from Python); give the model and suite options again")
         return fail("--model is required (a baseline: random, random-legal, oracle; or a model id or folder)")
-    custom_only = sorted(_given_options(args) & {"difficulty", "episodes", "steps", "seed", "warmup"})
+    custom_only = sorted(_given_options(args) & {"difficulty", "episodes", "steps", "seed", "warmup", "history"})
     if custom_only and not args.games:  # else `--suite paper --episodes 20` would silently run 10 episodes
         flags = ", ".join("--" + d for d in custom_only)
         return fail(f"{flags} describe a custom suite: add --games to build one, or drop {flags} to run the built-in "
@@ -198,7 +201,7 @@ def cmd_eval(args) -> int:
         shard = parse_shard(args.shard) if args.shard else None
         if args.games:
             suite = custom_suite([g.strip() for g in args.games.split(",") if g.strip()], args.difficulty,
-                                 args.episodes, args.steps, args.seed, args.warmup)
+                                 args.episodes, args.steps, args.seed, args.warmup, args.history)
         else:
             suite = get_suite(args.suite)
     except (UnknownNameError, ValueError) as e:

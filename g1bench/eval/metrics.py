@@ -12,6 +12,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from ..leaderboard.paper import paper_reference
+from .history import episode_history, group_key
 
 #: the paper metric per game, as the original eval scripts computed it
 METRIC = {
@@ -77,9 +78,12 @@ def summarize_group(episodes: Sequence[dict[str, Any]]) -> dict[str, Any]:
              if isinstance(s.get("extra"), dict) and s["extra"].get("cost_usd") is not None]
     latency = [float(s["latency_s"]) for s in steps if s.get("latency_s") is not None]
     lo, hi = bootstrap_ci(scores)
+    history = {episode_history(e) for e in episodes}
     return {
         "game": game,
         "difficulty": episodes[0]["difficulty"],
+        # a multi-turn cell names its history (left out at 0: single-step results are as they always were)
+        **({"history": history.pop()} if len(history) == 1 and 0 not in history else {}),
         "metric": METRIC.get(game, "score"),
         "n": len(scores),
         "mean": float(np.mean(scores)),
@@ -104,10 +108,10 @@ def summarize_group(episodes: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def summarize(episodes: Sequence[dict[str, Any]], order: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
-    """Per ``game/difficulty`` group summaries, in ``order`` if given."""
+    """Per group summaries (``game/difficulty``, ``game/difficulty@hK`` at history K), in ``order`` if given."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for e in episodes:
-        groups.setdefault(f"{e['game']}/{e['difficulty']}", []).append(e)
+        groups.setdefault(group_key(e["game"], e["difficulty"], episode_history(e)), []).append(e)
     keys = [k for k in (order or []) if k in groups] + sorted(k for k in groups if k not in (order or []))
     return {k: summarize_group(sorted(groups[k], key=lambda e: e["episode_id"])) for k in keys}
 

@@ -19,11 +19,24 @@ from ..core.env import G1Env
 from ..core.hashing import content_hash
 
 
+@dataclass(frozen=True)
+class PastTurn:
+    """One earlier turn of the episode's current game, as a model with memory (the ``history`` knob) sees it:
+    the picture it was given then (None for baselines), what it answered, and the env's feedback line on that
+    answer (:func:`g1bench.core.feedback.feedback_line`)."""
+
+    frame: np.ndarray | None
+    answer: str
+    feedback: str
+
+
 @dataclass
 class Turn:
     """One env waiting for an answer: what a model sees (frame, prompt) and, for baselines, the env state.
 
     ``state`` is the env snapshot; only baselines may look at it (a model must answer from the frame).
+    ``history`` holds the earlier turns the model is given, oldest first (empty at ``history`` 0: G1's single
+    step); the model backends send them and this turn as one chat (:mod:`g1bench.models.messages`).
     """
 
     game: str
@@ -32,6 +45,7 @@ class Turn:
     state: dict[str, Any]
     episode: str = ""
     step: int = 0
+    history: tuple[PastTurn, ...] = ()
 
 
 @dataclass
@@ -87,8 +101,11 @@ class _EnvCache:
 
 def turn_rng(seed: int, turn: Turn) -> np.random.Generator:
     """A generator that depends only on (seed, episode, step): answers do not depend on batching or
-    on where a run resumed, so a resumed run equals an uninterrupted one."""
-    episode_key = int(content_hash(turn.episode, 8), 16)
+    on where a run resumed, so a resumed run equals an uninterrupted one (nor on the episode's history:
+    :func:`g1bench.eval.history.seed_id`)."""
+    from .history import seed_id
+
+    episode_key = int(content_hash(seed_id(turn.episode), 8), 16)
     return np.random.default_rng([seed, episode_key, turn.step])
 
 

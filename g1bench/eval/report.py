@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..core.files import clean_text
+from .history import episode_history, group_key
 from .metrics import PAPER_REFERENCE, paired_difference
 from .results import ResultsError, load
 from .runner import load_episodes
@@ -116,7 +117,7 @@ def compare_table(cmp: dict[str, Any]) -> str:
 def _groups(run_dir: Path) -> dict[str, list[dict[str, Any]]]:
     groups: dict[str, list] = {}
     for e in load_episodes(run_dir):
-        groups.setdefault(f"{e['game']}/{e['difficulty']}", []).append(e)
+        groups.setdefault(group_key(e["game"], e["difficulty"], episode_history(e)), []).append(e)
     return groups
 
 

@@ -22,7 +22,7 @@
 :class:`Results` is the schema; ``python -m g1bench.eval.results`` prints its JSON Schema (published as
 ``g1bench/eval/results.schema.json``). :func:`validate` checks types *and* meaning on the file alone (a
 mean inside its CI, rates within [0, 1], counts consistent with each other, group keys equal to their
-game and difficulty, known games and presets); ``g1bench verify`` then checks the file against its suite
+game, difficulty and history, known games and presets); ``g1bench verify`` then checks the file against its suite
 and recomputes every figure from the step log.
 """
 
@@ -35,6 +35,7 @@ from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError
 
+from ..core.config import MAX_HISTORY
 from ..core.files import FileFormatError, read_json, write_atomic as _write_atomic
 
 SCHEMA = "g1bench-results/2"
@@ -63,6 +64,8 @@ class GroupResult(_Strict):
 
     game: StrictStr = Field(description="game name (g1bench games)")
     difficulty: StrictStr = Field(description="difficulty preset")
+    history: Optional[Annotated[Int, Field(ge=1, le=MAX_HISTORY)]] = Field(
+        None, description="past turns in the model's context (the history knob); absent for G1's single step")
     metric: StrictStr = Field(description="what `mean` measures (the paper metric of the game)")
     n: Annotated[Int, Field(ge=1)] = Field(description="episodes in the cell")
     mean: Number = Field(description="mean paper metric per episode")
@@ -172,11 +175,13 @@ def _describe(err: dict[str, Any]) -> str:
 def _check_meaning(r: Results) -> None:
     """What types cannot say: numbers that contradict each other."""
     from ..games import GAMES
+    from .history import group_key
 
     for key, g in r.results.items():
         where = f"results.results[{key!r}]"
-        if key != f"{g.game}/{g.difficulty}":
-            raise ResultsError(f"{where}: the group key must be 'game/difficulty' = {g.game + '/' + g.difficulty!r}")
+        if key != group_key(g.game, g.difficulty, g.history or 0):
+            raise ResultsError(f"{where}: the group key must be 'game/difficulty' (+ '@hK' at history K) = "
+                               f"{group_key(g.game, g.difficulty, g.history or 0)!r}")
         if g.game not in GAMES:
             raise ResultsError(f"{where}.game: unknown game {g.game!r}; games: {sorted(GAMES)}")
         if g.difficulty not in GAMES[g.game].Config.presets:

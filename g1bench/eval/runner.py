@@ -10,6 +10,9 @@ episode by replaying its recorded answers (checking every state hash on the way)
 last recorded step, so a kill costs at most the answers of the round in flight, and no recorded answer
 is asked for again. Baselines draw randomness per (episode, step), so a resumed run of a deterministic
 policy equals an uninterrupted one; a sampled model's recorded answers are reused as they are.
+
+An episode whose config has ``history`` k > 0 gives the policy its last k turns with each answer (see
+:mod:`g1bench.eval.history`); replaying the recorded steps on resume rebuilds that context too.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import numpy as np
 
 from .. import __version__
 from ..core.env import G1Env
+from .history import History
 from .metrics import step_score, summarize
 from .policies import Answer, Policy, Turn
 from .results import SCHEMA
@@ -81,6 +85,8 @@ class _Live:
     #: the picture the policy is given (the frame resized to the config's model_frame; None for baselines)
     model_frame: np.ndarray | None = None
     info: dict[str, Any] | None = None
+    #: the past turns the next answer is given (the config's ``history`` knob; empty at 0)
+    history: History | None = None
 
     @property
     def done(self) -> bool:
@@ -222,7 +228,7 @@ class Runner:
     def _start(self, spec: EpisodeSpec, recorded: Sequence[dict[str, Any]] = ()) -> _Live:
         """A live episode at its first unrecorded step: the start state, then the recorded answers replayed."""
         env = spec.make_env()
-        ep = _Live(spec, env)
+        ep = _Live(spec, env, history=History(env.config.history))
         ep.game_index = start_game(spec, env, 0)
         self._observe(ep)
         for rec in recorded:
@@ -247,13 +253,17 @@ class Runner:
 
     def _turns(self, cohort: list[_Live]) -> list[Turn]:
         return [Turn(game=ep.spec.game, frame=ep.model_frame, prompt=ep.env.prompt,
-                     state=ep.env.get_state(), episode=ep.spec.episode_id, step=ep.step) for ep in cohort]
+                     state=ep.env.get_state(), episode=ep.spec.episode_id, step=ep.step,
+                     history=ep.history.turns()) for ep in cohort]
 
     def _apply(self, ep: _Live, answer: Answer | dict[str, Any]) -> dict[str, Any]:
-        """Play one answer (a policy's, or a recorded step being replayed); returns the step record."""
+        """Play one answer (a policy's, or a recorded step being replayed); returns the step record. Either way
+        the answer joins the episode's history, so a resumed episode goes on with the context it had."""
         record = play_answer(ep.env, episode_id=ep.spec.episode_id, step=ep.step, game_index=ep.game_index,
                              invalid_rule=self.suite.invalid_answer.get(ep.spec.game), before=ep.info,
-                             frame_id=ep.frame_id if self.save_frames else None, answer=answer)
+                             frame_id=ep.frame_id if self.save_frames else None, answer=answer,
+                             context=ep.history.fields())
+        ep.history.push(record, ep.model_frame)
         ep.score += step_score(ep.spec.game, record)
         ep.step += 1
         if self.on_step is not None and not isinstance(answer, dict):
@@ -267,6 +277,7 @@ class Runner:
     def _finish(self, ep: _Live) -> None:
         self._scores.setdefault(ep.spec.game, []).append(ep.score)
         ep.frame, ep.model_frame, ep.info = None, None, None
+        ep.history.clear()
         ep.env.close()
 
     # -- results -------------------------------------------------------------------------------------

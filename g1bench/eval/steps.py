@@ -2,8 +2,9 @@
 
 The runner, ``--resume`` and ``g1bench verify`` all go through :func:`play_answer`, so a step replayed
 from the log is judged exactly as it was when the policy answered. Every field in
-:data:`DETERMINISTIC_FIELDS` is a pure function of the state before the step and the answer text; a
-replay that disagrees with the log on any of them means the log was edited or made by other rules.
+:data:`DETERMINISTIC_FIELDS` is a pure function of the state before the step and the answer text (the
+context fields ``history`` and ``context_hash``, of the episode's earlier steps: :mod:`g1bench.eval.history`);
+a replay that disagrees with the log on any of them means the log was edited or made by other rules.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ import numpy as np
 from ..core.answer import ParseError, format_ok, perception_block, perception_exact
 from ..core.env import G1Env
 from ..core.hashing import content_hash
+from .history import seed_id
 
 #: recorded fields a replay must reproduce exactly
 DETERMINISTIC_FIELDS = (
     "step", "game_index", "state_hash", "frame", "prompt_hash", "parse_error", "action", "fallback_action",
     "reward", "score_delta", "valid", "success", "reason", "terminated", "perception", "has_perception",
-    "perception_ok", "format_ok",
+    "perception_ok", "format_ok", "history", "context_hash",
 )
 #: recorded fields that come from the policy (what it answered and what that cost)
 POLICY_FIELDS = ("answer", "input_tokens", "output_tokens", "latency_s", "extra")
@@ -29,21 +31,24 @@ POLICY_FIELDS = ("answer", "input_tokens", "output_tokens", "latency_s", "extra"
 
 def fallback_move(episode_id: str, step: int, n_actions: int) -> int:
     """The random move the paper's 2048 test-time rule plays for an unparseable answer (recorded, seeded
-    by episode and step so a replay draws the same one)."""
-    rng = np.random.default_rng([int(content_hash(episode_id, 8), 16), step, 0xFA11])
+    by episode and step so a replay draws the same one; the same at every history of the episode's seed)."""
+    rng = np.random.default_rng([int(content_hash(seed_id(episode_id), 8), 16), step, 0xFA11])
     return int(rng.integers(n_actions))
 
 
 def play_answer(env: G1Env, *, episode_id: str, step: int, game_index: int, invalid_rule: str | None,
-                before: dict[str, Any], frame_id: str | None, answer: Any) -> dict[str, Any]:
+                before: dict[str, Any], frame_id: str | None, answer: Any,
+                context: dict[str, Any] | None = None) -> dict[str, Any]:
     """Apply one answer to ``env`` (at the state described by ``before`` = ``env._key_info()``) and return
-    the step record. ``answer`` is an :class:`~g1bench.eval.policies.Answer` or a recorded step."""
+    the step record. ``answer`` is an :class:`~g1bench.eval.policies.Answer` or a recorded step; ``context`` is
+    what the record says about the past turns the answer was given (:meth:`g1bench.eval.history.History.fields`:
+    ``history`` and ``context_hash``; nothing at history 0)."""
     get = answer.get if isinstance(answer, dict) else lambda k, d=None: getattr(answer, k if k != "answer" else "text", d)
     text = get("answer")
     truth = before["perception"]
     record: dict[str, Any] = {
         "episode_id": episode_id, "step": step, "game_index": game_index, "state_hash": before["state_hash"],
-        "frame": frame_id, "prompt_hash": content_hash(env.prompt), "answer": text,
+        "frame": frame_id, "prompt_hash": content_hash(env.prompt), **(context or {}), "answer": text,
     }
     parsed = env.game.parse_answer(text) if isinstance(text, str) else env.game.coerce_action(text)
     failed = isinstance(parsed, ParseError)
@@ -93,6 +98,8 @@ _RECORD_CHECKS = (
     ("input_tokens", lambda x: x is None or _is_int(x, 0), "a non-negative integer or null", False),
     ("output_tokens", lambda x: x is None or _is_int(x, 0), "a non-negative integer or null", False),
     ("latency_s", lambda x: x is None or _is_number(x, 0), "a non-negative number or null", False),
+    ("history", lambda x: _is_int(x, 0), "an integer >= 0", False),
+    ("context_hash", lambda x: isinstance(x, str) and len(x) <= 64, "a hash (text)", False),
     ("extra", lambda x: isinstance(x, dict) and (x.get("cost_usd") is None or _is_number(x["cost_usd"], 0)),
      "an object (with a non-negative cost_usd or none)", False),
 )

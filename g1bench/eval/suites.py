@@ -26,11 +26,12 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from ..core.config import UnknownNameError
+from ..core.config import MAX_HISTORY, UnknownNameError
 from ..core.env import G1Env
 from ..tiles import quiet_fallback
 from ..core.hashing import content_hash
 from ..games import GAMES, get_game
+from .history import episode_history, group_key
 
 #: The paper's warm-up before the policy steps (only 2048 is warmed up at evaluation time).
 PAPER_EVAL_WARMUP = {"2048": 100, "shisensho": 0, "shisensho-images": 0, "swap": 0}
@@ -59,13 +60,19 @@ class EpisodeSpec:
 
     @property
     def episode_id(self) -> str:
-        """Unique within a suite: ``game/difficulty/index``."""
-        return f"{self.game}/{self.difficulty}/{self.index}"
+        """Unique within a suite: ``game/difficulty/index`` (``game/difficulty@hK/index`` at history K > 0)."""
+        return f"{self.group}/{self.index}"
 
     @property
     def group(self) -> str:
-        """The (game, difficulty) cell this episode is scored in."""
-        return f"{self.game}/{self.difficulty}"
+        """The (game, difficulty) cell this episode is scored in; with the ``history`` knob at K > 0 the cell is
+        ``game/difficulty@hK`` (:func:`g1bench.eval.history.group_key`)."""
+        return group_key(self.game, self.difficulty, self.history)
+
+    @property
+    def history(self) -> int:
+        """The episode's ``history`` knob (past turns in the model's context; presets leave it at 0)."""
+        return episode_history({"overrides": self.env_overrides()})
 
     def to_dict(self) -> dict[str, Any]:
         return {"game": self.game, "difficulty": self.difficulty, "seed": self.seed, "steps": self.steps,
@@ -303,6 +310,22 @@ def _smoke(version: int = 3) -> Suite:
     return Suite("smoke", version, tuple(eps), "Tiny: 2 episodes x 4 steps per game, offline tiles; for CI and checks.")
 
 
+#: the ``history`` values of the multiturn suite: G1's single step, one past turn, four past turns
+MULTITURN_HISTORIES = (0, 1, 4)
+
+
+def _multiturn(version: int = 1) -> Suite:
+    """The paper suite's episodes (same games, presets, seeds, step budgets and warm-ups) at each history of
+    :data:`MULTITURN_HISTORIES`; its history-0 episodes are the paper suite's, with the same ids."""
+    eps = [EpisodeSpec(game, "paper", seed=i, steps=100, warmup=PAPER_EVAL_WARMUP[game], index=i,
+                       overrides={"history": k} if k else {})
+           for game in GAMES for k in MULTITURN_HISTORIES for i in range(10)]
+    return Suite("multiturn", version, tuple(eps), "Memory: the paper suite (G1's prompts, answer grammar, frame "
+                 "sizes and seeds; 10 episodes x 100 steps per game) played at history 0 (G1's single step), 1 and 4: "
+                 "the model's chat also holds its last k turns of the current game, each with its frame, its answer "
+                 "and the env's feedback line.")
+
+
 def _offline_overrides(game: str) -> dict[str, Any]:
     return {"tile_source": "bundled"} if game == "shisensho-images" else {}
 
@@ -312,6 +335,7 @@ SUITE_VERSIONS: dict[str, dict[int, Callable[[], Suite]]] = {
     "paper": {2: lambda: _paper(2), 3: lambda: _paper(3)},
     "grid": {2: lambda: _grid(2)},
     "smoke": {2: lambda: _smoke(2), 3: lambda: _smoke(3)},
+    "multiturn": {1: lambda: _multiturn(1)},
 }
 #: the current version of every built-in suite
 SUITES = {name: versions[max(versions)] for name, versions in SUITE_VERSIONS.items()}
@@ -344,12 +368,16 @@ def resolve_recorded(suite: Suite) -> Suite:
 
 
 def custom_suite(games: list[str], difficulty: str = "paper", episodes: int = 10, steps: int = 100,
-                 seed: int = 0, warmup: int | None = None) -> Suite:
-    """A suite from command-line flags; its name records the flags and its hash identifies it."""
+                 seed: int = 0, warmup: int | None = None, history: int = 0) -> Suite:
+    """A suite from command-line flags; its name records the flags and its hash identifies it. ``history`` > 0
+    gives the model its last ``history`` turns (the config knob; :mod:`g1bench.eval.history`)."""
     if episodes < 1 or steps < 1:
         raise ValueError("episodes and steps must be >= 1")
     if seed < 0 or (warmup is not None and warmup < 0):
         raise ValueError("seed and warmup must be >= 0")
+    if isinstance(history, bool) or not isinstance(history, int) or not 0 <= history <= MAX_HISTORY:
+        raise ValueError(f"history must be an integer between 0 and {MAX_HISTORY}, got {history!r}")
+    overrides = {"history": history} if history else {}
     names = list(dict.fromkeys(get_game(g).name for g in games))  # canonical names, each game once
     if not names:
         raise ValueError("a custom suite needs at least one game")
@@ -359,6 +387,8 @@ def custom_suite(games: list[str], difficulty: str = "paper", episodes: int = 10
         name = game
         get_game(game).Config.from_preset(difficulty)  # validate early with a clear error
         w = PAPER_EVAL_WARMUP[name] if warmup is None else warmup
-        eps += [EpisodeSpec(name, difficulty, seed=seed + i, steps=steps, warmup=w, index=i) for i in range(episodes)]
-    label = f"custom-{'+'.join(games)}-{difficulty}-e{episodes}-s{steps}-seed{seed}" + ("" if warmup is None else f"-w{warmup}")
+        eps += [EpisodeSpec(name, difficulty, seed=seed + i, steps=steps, warmup=w, index=i, overrides=overrides)
+                for i in range(episodes)]
+    label = f"custom-{'+'.join(games)}-{difficulty}-e{episodes}-s{steps}-seed{seed}" + ("" if warmup is None else f"-w{warmup}") \
+        + (f"-h{history}" if history else "")
     return Suite(label, 1, tuple(eps), "Custom suite from command-line flags.")

@@ -7,8 +7,9 @@ A run verifies when
    whose hash recomputed from ``run.json`` matches), and its counts fit that suite (episodes per group,
    episodes in the run or shard, scores within what the game allows in the step budget);
 3. replaying the step log through the env reproduces every recorded step (state hashes, frames, parsed
-   actions, rewards, perception checks), and every figure of ``results.json`` recomputed from the
-   replayed log equals the recorded one;
+   actions, rewards, perception checks, and with multi-turn play the context each answer was given:
+   ``history`` and ``context_hash``, :mod:`g1bench.eval.history`), and every figure of ``results.json``
+   recomputed from the replayed log equals the recorded one;
 4. a run that names one of g1bench's built-in baselines (``random``, ``random-legal``, ``oracle``) holds
    that baseline's answers: each is asked again at the replayed state (they depend only on the state, the
    episode and the step), so no other player can pose as a baseline (the leaderboard's overall score is
@@ -29,6 +30,7 @@ from typing import Any
 from ..core.config import ConfigError, UnknownNameError
 from ..core.env import StateError
 from ..core.files import clean_text
+from .history import History
 from .metrics import max_episode_score
 from .results import ResultsError, load
 from .rundir import LEGACY_EPISODES_FILE, STEPS_FILE, RunError, read_run_json, read_steps_file, run_suite
@@ -311,6 +313,7 @@ def _replay(v: Verification, spec, suite: Suite, recorded: list[dict[str, Any]],
         return []
     out = []
     invalid = suite.invalid_answer.get(spec.game)
+    history = History(env.config.history)  # the context each answer was given, rebuilt from the earlier steps
     for rec in recorded:
         before = env._key_info()
         frame_id = None
@@ -324,7 +327,9 @@ def _replay(v: Verification, spec, suite: Suite, recorded: list[dict[str, Any]],
         turn = None if baseline is None else Turn(game=spec.game, frame=None, prompt=env.prompt, state=env.get_state(),
                                                   episode=spec.episode_id, step=rec["step"])
         replayed = play_answer(env, episode_id=spec.episode_id, step=rec["step"], game_index=game_index,
-                               invalid_rule=invalid, before=before, frame_id=frame_id, answer=rec)
+                               invalid_rule=invalid, before=before, frame_id=frame_id, answer=rec,
+                               context=history.fields())
+        history.push(replayed)
         diffs = diff_step(rec, replayed)
         if diffs:
             field_, was, now = diffs[0]
@@ -356,7 +361,8 @@ def _replay_env(spec, frames: bool):
     envs = getattr(_ENVS, "envs", None)
     if envs is None:
         envs = _ENVS.envs = {}
-    key = (spec.game, spec.difficulty, json.dumps(dict(spec.overrides), sort_keys=True, default=str), frames)
+    # the knobs an older suite version pins count too: paper-v2's 2048/paper env is not paper-v3's
+    key = (spec.game, spec.difficulty, json.dumps(spec.env_overrides(), sort_keys=True, default=str), frames)
     env = envs.get(key)
     if env is None:
         if len(envs) >= 64:

@@ -418,7 +418,9 @@ class Leaderboard:
         fn = {"table": self.to_text, "csv": self.to_csv, "md": self.to_markdown, "json": self.to_json}.get(fmt)
         if fn is None:
             raise ValueError(f"unknown format {fmt!r}; formats: table, csv, md, json")
-        return fn(suite)
+        from .memory import with_memory  # a suite with history cells (multiturn) also gets its memory curves
+
+        return with_memory(self, fmt, suite, fn(suite))
 
     # -- plots -----------------------------------------------------------------------------------------
     def heatmaps(self, out_dir: str | os.PathLike | None = None, suite: str = "grid") -> list[dict[str, Any]]:
@@ -439,6 +441,13 @@ class Leaderboard:
         from .plots import perception_figure
 
         return perception_figure(self, self.resolve_suite(suite), out_dir)
+
+    def memory(self, out_dir: str | os.PathLike | None = None, suite: str = "multiturn") -> dict[str, Any]:
+        """Per model run on ``suite`` (default ``multiturn``): its score against the history length (past turns in
+        its context), as data and a PNG (``out_dir``) or a figure (:mod:`g1bench.leaderboard.memory`)."""
+        from .memory import memory_figure
+
+        return memory_figure(self, self.resolve_suite(suite), out_dir)
 
     def cells(self, suite: str = "grid") -> list[dict[str, Any]]:
         """Every (entry, group) cell of a suite with its perception and reasoning level (the plots' data)."""

@@ -42,7 +42,8 @@ def add_commands(sub) -> None:
     q.add_argument("--format", choices=("table", "csv", "md", "json"), default="table", help="output format (default: table)")
     q.add_argument("--output", "-o", metavar="FILE", help="write the table to FILE instead of printing it")
     q.add_argument("--plots", metavar="DIR", help="also write the perception x reasoning heatmaps and the perception "
-                   "plot of the grid suite (PNG + JSON data) to DIR (needs g1bench[report])")
+                   "plot of the grid suite and the memory curves of the multiturn suite (PNG + JSON data) to DIR "
+                   "(needs g1bench[report])")
     q.add_argument("--no-cache", action="store_true", help="verify every entry again (ignore cached verdicts)")
     q.add_argument("--workers", type=int, default=None, help="processes verifying new entries (default: CPU count "
                    "when there are many)")
@@ -78,8 +79,10 @@ def cmd_leaderboard(args) -> int:
             Path(args.plots).mkdir(parents=True, exist_ok=True)
             maps = lb.heatmaps(args.plots)
             plot = lb.perception_plot(args.plots)
+            memory = lb.memory(args.plots)  # the multiturn suite's memory curves
             data = {"heatmaps": [{k: v for k, v in m.items() if k != "figure"} for m in maps],
-                    "perception_plot": {k: v for k, v in plot.items() if k != "figure"}}
+                    "perception_plot": {k: v for k, v in plot.items() if k != "figure"},
+                    "memory": {k: v for k, v in memory.items() if k != "figure"}}
             Path(args.plots, "plots.json").write_text(json.dumps(data, indent=1, allow_nan=False) + "\n")
         except ImportError as e:
             print(f"error: {e}", file=sys.stderr)
@@ -88,5 +91,6 @@ def cmd_leaderboard(args) -> int:
             print(f"error: cannot write the plots to {args.plots}: {e.strerror or e}", file=sys.stderr)
             return 2
         print(f"plots: {len(maps)} heatmaps{' and the perception plot' if plot['png'] else ''} in {args.plots}"
-              + ("" if maps else " (no verified run of the grid suite)"), file=sys.stderr)
+              + ("" if maps else " (no verified run of the grid suite)")
+              + ("; memory curves in memory.png" if memory["png"] else ""), file=sys.stderr)
     return 0

@@ -58,7 +58,8 @@ def load_policy(model: str, args: argparse.Namespace | ModelConfig | None = None
         args: the parsed ``g1bench eval`` arguments, or a :class:`ModelConfig` (None: defaults).
         suite: the suite the policy will play: vLLM and transformers then run the pre-flight
             (:mod:`.preflight`) before loading weights: image tokens per frame, and a refusal of a context
-            (--max-model-len) that cannot hold prompt + frame + --max-new-tokens.
+            (--max-model-len) that cannot hold prompt + frame + --max-new-tokens (+ the past turns of a suite
+            with ``history``, whose largest value also sets vLLM's images per prompt).
         **overrides: ModelConfig fields to change.
 
     Returns:

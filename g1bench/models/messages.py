@@ -6,6 +6,20 @@ holding the game frame and the game's versioned prompt (image first, then text):
     [{"role": "system", "content": SYSTEM},                       # only with --system-prompt
      {"role": "user", "content": [<image part>, {"type": "text", "text": turn.prompt}]}]
 
+With the ``history`` knob at k > 0 (:mod:`g1bench.eval.history`) the turn carries up to k past turns of the
+current game, and the chat holds them first, oldest first, each answered by the model; the feedback line on an
+answer (:mod:`g1bench.core.feedback`) opens the next user message. With two past turns::
+
+    [{"role": "system", ...},                                     # only with --system-prompt
+     {"role": "user", "content": [<image t-2>, <text prompt>]},
+     {"role": "assistant", "content": <answer t-2>},
+     {"role": "user", "content": [<text feedback t-2>, <image t-1>, <text prompt>]},
+     {"role": "assistant", "content": <answer t-1>},
+     {"role": "user", "content": [<text feedback t-1>, <image t>, <text prompt>]}]
+
+so k + 1 images in one request, and with k = 0 exactly the single-step chat above. (An assistant message's
+content is a string for OpenAI-style messages and a list with one text part for transformers templates.)
+
 The image part differs by backend: transformers processors take ``{"type": "image"}`` placeholders with
 the images passed beside the text; OpenAI-compatible servers take ``{"type": "image_url", "image_url":
 {"url": "data:image/png;base64,..."}}``; vLLM's ``LLM.chat`` takes either that or ``{"type": "image_pil",
@@ -24,6 +38,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..core.hashing import content_hash
+from ..eval.history import seed_id
 from ..eval.policies import Turn
 from .config import ModelConfig
 
@@ -61,13 +76,14 @@ def system_prompt_hash(system_prompt: str | None) -> str | None:
 
 def turn_seed(seed: int, turn: Turn) -> int:
     """A request's sampling seed: a function of (seed, episode, step) only, so a request gets the same
-    seed whatever the batching and after a resume. Fits in 31 bits (every server accepts it)."""
-    return int(content_hash([int(seed), turn.episode, int(turn.step)], 8), 16) & 0x7FFFFFFF
+    seed whatever the batching, after a resume and at every history of the episode's seed
+    (:func:`g1bench.eval.history.seed_id`). Fits in 31 bits (every server accepts it)."""
+    return int(content_hash([int(seed), seed_id(turn.episode), int(turn.step)], 8), 16) & 0x7FFFFFFF
 
 
 def call_seed(seed: int, turns: Sequence[Turn]) -> int:
     """One seed for a batched call (transformers samples a whole batch from one generator)."""
-    return int(content_hash([int(seed), [[t.episode, int(t.step)] for t in turns]], 8), 16) & 0x7FFFFFFF
+    return int(content_hash([int(seed), [[seed_id(t.episode), int(t.step)] for t in turns]], 8), 16) & 0x7FFFFFFF
 
 
 # -- chat messages ----------------------------------------------------------------------------------
@@ -78,41 +94,74 @@ def _system(system_prompt: str | None, as_parts: bool) -> list[dict[str, Any]]:
     return [{"role": "system", "content": content}]
 
 
-def hf_messages(turn: Turn, system_prompt: str | None = None) -> list[dict[str, Any]]:
-    """Messages for a transformers processor's chat template: an image placeholder then the prompt.
+def _chat(turn: Turn) -> list[tuple[str, Any]]:
+    """The conversation of a turn as (role, content) with neutral parts: ``("image", frame)`` / ``("text", str)``
+    for a user message, the answer text for an assistant message (see the module docstring)."""
+    out: list[tuple[str, Any]] = []
+    feedback = None
+    for past in (*turn.history, None):
+        frame, answer = (past.frame, past.answer) if past is not None else (turn.frame, None)
+        parts: list[tuple[str, Any]] = [("text", feedback)] if feedback is not None else []
+        if frame is not None:
+            parts.append(("image", frame))
+        parts.append(("text", turn.prompt))
+        out.append(("user", parts))
+        if past is not None:
+            out.append(("assistant", answer))
+            feedback = past.feedback
+    return out
 
-    The frame itself goes to the processor beside the templated text (see :func:`hf_images`). Content
+
+def hf_messages(turn: Turn, system_prompt: str | None = None) -> list[dict[str, Any]]:
+    """Messages for a transformers processor's chat template: an image placeholder then the prompt (after the
+    past turns, with ``history``).
+
+    The frames themselves go to the processor beside the templated text (see :func:`hf_images`). Content
     is always a list of parts (every multimodal chat template accepts that).
     """
-    parts: list[dict[str, Any]] = [{"type": "image"}] if turn.frame is not None else []
-    parts.append({"type": "text", "text": turn.prompt})
-    return _system(system_prompt, as_parts=True) + [{"role": "user", "content": parts}]
+    messages = _system(system_prompt, as_parts=True)
+    for role, content in _chat(turn):
+        if role == "assistant":
+            messages.append({"role": role, "content": [{"type": "text", "text": content}]})
+        else:
+            messages.append({"role": role, "content": [{"type": "image"} if kind == "image" else
+                                                       {"type": "text", "text": value} for kind, value in content]})
+    return messages
+
+
+def turn_frames(turn: Turn) -> list:
+    """The frames of one turn's chat in the order their images appear: the past turns' (oldest first), then its own."""
+    return [f for f in (*(p.frame for p in turn.history), turn.frame) if f is not None]
 
 
 def hf_images(turns: Sequence[Turn]) -> list:
-    """The PIL images of a batch, in the order their placeholders appear (one per turn with a frame)."""
-    return [to_pil(t.frame) for t in turns if t.frame is not None]
+    """The PIL images of a batch, in the order their placeholders appear (every frame of every turn's chat)."""
+    return [to_pil(f) for t in turns for f in turn_frames(t)]
 
 
 def openai_messages(turn: Turn, system_prompt: str | None = None, image: str = "data_url") -> list[dict[str, Any]]:
-    """OpenAI-style messages: the frame as an ``image_url`` part holding a base64 PNG data URL.
+    """OpenAI-style messages: each frame as an ``image_url`` part holding a base64 PNG data URL.
 
     Args:
-        turn: the env's turn.
+        turn: the env's turn (with ``history``: its past turns come first, see the module docstring).
         system_prompt: optional system message.
         image: ``"data_url"`` (OpenAI, vLLM serve, transformers serve) or ``"pil"`` (vLLM >= 0.10
             ``LLM.chat``: an ``image_pil`` part, no PNG round trip).
     """
-    parts: list[dict[str, Any]] = []
-    if turn.frame is not None:
+    if image not in ("data_url", "pil"):
+        raise ValueError(f"image must be 'data_url' or 'pil', not {image!r}")
+
+    def part(kind: str, value: Any) -> dict[str, Any]:
+        if kind == "text":
+            return {"type": "text", "text": value}
         if image == "pil":
-            parts.append({"type": "image_pil", "image_pil": to_pil(turn.frame)})
-        elif image == "data_url":
-            parts.append({"type": "image_url", "image_url": {"url": png_data_url(turn.frame)}})
-        else:
-            raise ValueError(f"image must be 'data_url' or 'pil', not {image!r}")
-    parts.append({"type": "text", "text": turn.prompt})
-    return _system(system_prompt, as_parts=False) + [{"role": "user", "content": parts}]
+            return {"type": "image_pil", "image_pil": to_pil(value)}
+        return {"type": "image_url", "image_url": {"url": png_data_url(value)}}
+
+    messages = _system(system_prompt, as_parts=False)
+    for role, content in _chat(turn):
+        messages.append({"role": role, "content": content if role == "assistant" else [part(*p) for p in content]})
+    return messages
 
 
 # -- OpenAI-compatible requests ---------------------------------------------------------------------
@@ -168,8 +217,9 @@ def cost_usd(input_tokens: int | None, output_tokens: int | None, price_in: floa
 
 
 # -- vLLM -------------------------------------------------------------------------------------------
-def vllm_llm_kwargs(model: str, cfg: ModelConfig, revision: str | None = None) -> dict[str, Any]:
-    """Keyword arguments of ``vllm.LLM(...)``: one image per prompt, image-size bounds, parallelism, memory.
+def vllm_llm_kwargs(model: str, cfg: ModelConfig, revision: str | None = None, images: int = 1) -> dict[str, Any]:
+    """Keyword arguments of ``vllm.LLM(...)``: ``images`` per prompt (1 + the suite's largest ``history``),
+    image-size bounds, parallelism, memory.
 
     ``trust_remote_code`` is always passed (False unless --trust-remote-code); ``max_model_len`` only when
     given (vLLM's default is the model's own context length); ``enforce_eager`` only when set.
@@ -179,7 +229,7 @@ def vllm_llm_kwargs(model: str, cfg: ModelConfig, revision: str | None = None) -
         "dtype": cfg.dtype,
         "trust_remote_code": bool(cfg.trust_remote_code),
         "tensor_parallel_size": cfg.tensor_parallel_size,
-        "limit_mm_per_prompt": {"image": 1},
+        "limit_mm_per_prompt": {"image": int(images)},
         "seed": cfg.sampling_seed,
         "gpu_memory_utilization": cfg.gpu_memory_utilization,
     }
@@ -213,6 +263,6 @@ def vllm_conversations(turns: Sequence[Turn], system_prompt: str | None = None, 
 
 __all__ = [
     "to_pil", "png_bytes", "png_data_url", "system_prompt_hash", "turn_seed", "call_seed",
-    "hf_messages", "hf_images", "openai_messages", "openai_request", "parse_openai_response", "cost_usd",
+    "hf_messages", "hf_images", "turn_frames", "openai_messages", "openai_request", "parse_openai_response", "cost_usd",
     "vllm_llm_kwargs", "vllm_sampling_kwargs", "vllm_conversations",
 ]

@@ -1,7 +1,8 @@
 """Pre-flight of a model run: image tokens per frame and the context a step needs, before any engine loads.
 
 A vLLM engine reserves KV cache for ``--max-model-len`` tokens per sequence; a step of g1bench sends one
-frame and the game's prompt and lets the model write up to ``--max-new-tokens``. Too small a
+frame and the game's prompt and lets the model write up to ``--max-new-tokens`` (with the ``history`` knob at
+k, one chat of k + 1 frames, k + 1 prompts, the k past answers and their k feedback lines). Too small a
 ``--max-model-len`` fails every request after a multi-minute engine start (or, worse, truncates), too
 large one may not fit the GPU. So before loading, g1bench states what each of the suite's frames costs at
 the chosen ``--max-pixels`` and refuses a context that cannot hold prompt + frame + answer.
@@ -108,17 +109,28 @@ def grid_from_processor(processor: Any, min_pixels: int | None = None, max_pixel
 
 @dataclass(frozen=True)
 class FrameCost:
-    """What one (game, difficulty) of a suite costs a model per step."""
+    """What one (game, difficulty, history) of a suite costs a model per step."""
 
     key: str
     frame: tuple[int, int]
     resized: tuple[int, int]
-    image_tokens: int
-    text_tokens: int | None  # the templated prompt without the image (None: no tokenizer to count with)
+    image_tokens: int  # per frame
+    text_tokens: int | None  # the templated chat without the images (None: no tokenizer to count with)
+    history: int = 0  # past turns in the chat: history + 1 frames, and history past answers
+
+    @property
+    def frames(self) -> int:
+        """Frames in one step's chat."""
+        return self.history + 1
 
     @property
     def prompt_tokens(self) -> int | None:
-        return None if self.text_tokens is None else self.text_tokens + self.image_tokens
+        """The chat's tokens with its frames, without the past answers (each up to --max-new-tokens)."""
+        return None if self.text_tokens is None else self.text_tokens + self.frames * self.image_tokens
+
+    def needed(self, max_new_tokens: int) -> int | None:
+        """Chat + frames + the past answers and the new one, each of up to ``max_new_tokens``."""
+        return None if self.prompt_tokens is None else self.prompt_tokens + self.frames * max_new_tokens
 
 
 @dataclass
@@ -136,20 +148,27 @@ class Preflight:
         """Prompt + frame + answer tokens of the costliest step (None when the text could not be counted)."""
         if not self.costs or any(c.prompt_tokens is None for c in self.costs):
             return None
-        return max(c.prompt_tokens for c in self.costs) + self.max_new_tokens  # type: ignore[operator]
+        return max(c.needed(self.max_new_tokens) for c in self.costs)  # type: ignore[type-var]
 
     def summary(self) -> str:
         """One line per (game, difficulty): frame size, resized size, image tokens, prompt tokens."""
         lines = []
         for c in self.costs:
-            text = f", prompt {c.prompt_tokens} tokens with the frame" if c.prompt_tokens is not None else ""
+            many = f" x {c.frames} frames (history {c.history})" if c.history else ""
+            text = ""
+            if c.prompt_tokens is not None:
+                text = (f", chat {c.prompt_tokens} tokens with the frames and past feedback" if c.history else
+                        f", prompt {c.prompt_tokens} tokens with the frame")
             lines.append(f"pre-flight: {c.key}: frame {c.frame[0]}x{c.frame[1]} -> {c.resized[0]}x{c.resized[1]}, "
-                         f"{c.image_tokens} image tokens{text}")
+                         f"{c.image_tokens} image tokens{many}{text}")
         need = self.needed
         if need is not None:
             limit = f" of {self.limit_name} {self.max_model_len}" if self.max_model_len else ""
-            lines.append(f"pre-flight: a step needs up to {need} tokens (prompt + frame + --max-new-tokens "
-                         f"{self.max_new_tokens}){limit}")
+            past = max(c.history for c in self.costs)
+            answers = (f" --max-new-tokens {self.max_new_tokens} for the answer and each of up to {past} past answers"
+                       if past else f" --max-new-tokens {self.max_new_tokens}")
+            lines.append(f"pre-flight: a step needs up to {need} tokens (prompt + frame{'s' if past else ''} +"
+                         f"{answers}){limit}")
         lines += [f"pre-flight: {n}" for n in self.notes]
         return "\n".join(lines)
 
@@ -158,12 +177,18 @@ class Preflight:
         need = self.needed
         if self.max_model_len is None or need is None or need <= self.max_model_len:
             return self
-        worst = max(self.costs, key=lambda c: c.prompt_tokens or 0)
-        room = self.max_model_len - (worst.prompt_tokens or 0)
+        worst = max(self.costs, key=lambda c: c.needed(self.max_new_tokens) or 0)
+        room = (self.max_model_len - (worst.prompt_tokens or 0)) // worst.frames
         fix = (f"lower --max-new-tokens to {room} or less, or " if room >= 1 else "") + \
               f"raise {self.limit_name} to {need} or more"
         if worst.image_tokens > 256:
             fix += " (or lower --max-pixels: fewer image tokens per frame)"
+        if worst.history:
+            raise ModelError(
+                f"{self.limit_name} {self.max_model_len} cannot hold a step of {worst.key}: with history {worst.history} "
+                f"its chat is {worst.prompt_tokens} tokens ({worst.frames} frames of {worst.image_tokens} tokens, "
+                f"{worst.frame[0]}x{worst.frame[1]}) + up to {self.max_new_tokens} tokens for each of {worst.history} "
+                f"past answers and the new one = {need}; {fix}")
         raise ModelError(f"{self.limit_name} {self.max_model_len} cannot hold a step of {worst.key}: its prompt is "
                          f"{worst.prompt_tokens} tokens ({worst.image_tokens} for the {worst.frame[0]}x{worst.frame[1]} "
                          f"frame) + up to {self.max_new_tokens} new tokens = {need}; {fix}")
@@ -171,21 +196,24 @@ class Preflight:
     def to_dict(self) -> dict[str, Any]:
         """For provenance: image tokens (and prompt tokens) per (game, difficulty)."""
         return {c.key: {"frame": list(c.frame), "resized": list(c.resized), "image_tokens": c.image_tokens,
+                        **({"frames": c.frames} if c.history else {}),
                         **({"prompt_tokens": c.prompt_tokens} if c.prompt_tokens is not None else {})}
                 for c in self.costs}
 
 
-def plan(frames: Iterable[tuple[str, tuple[int, int], int | None]], grid: VisionGrid, max_new_tokens: int,
-         max_model_len: int | None, limit_name: str = "--max-model-len") -> Preflight:
-    """The pre-flight of ``frames`` = (key, (width, height), text tokens or None) under ``grid``."""
-    costs = [FrameCost(key, (int(w), int(h)), resized_size(w, h, grid), image_tokens(w, h, grid), text)
-             for key, (w, h), text in frames]
+def plan(frames: Iterable[tuple], grid: VisionGrid, max_new_tokens: int, max_model_len: int | None,
+         limit_name: str = "--max-model-len") -> Preflight:
+    """The pre-flight of ``frames`` = (key, (width, height), text tokens or None[, history]) under ``grid``."""
+    costs = [FrameCost(key, (int(w), int(h)), resized_size(w, h, grid), image_tokens(w, h, grid), text,
+                       int(history[0]) if history else 0)
+             for key, (w, h), text, *history in frames]
     return Preflight(costs, max_new_tokens, max_model_len, limit_name)
 
 
-def suite_frames(suite: Any) -> list[tuple[str, tuple[int, int], str]]:
-    """(key, size of the picture the model is given, prompt) per distinct (game, difficulty, overrides) of a suite,
-    from one env of each (its ``model_frame_size``: the paper presets' G1 sizes, else the frame as drawn)."""
+def suite_frames(suite: Any) -> list[tuple[str, tuple[int, int], str, int]]:
+    """(key, size of the picture the model is given, prompt, history) per distinct (game, difficulty, overrides) of
+    a suite, from one env of each (its ``model_frame_size``: the paper presets' G1 sizes, else the frame as drawn;
+    its ``history`` knob: past turns in the chat)."""
     import json
 
     out, seen = [], set()
@@ -196,23 +224,29 @@ def suite_frames(suite: Any) -> list[tuple[str, tuple[int, int], str]]:
         seen.add(key)
         env = e.make_env(render_mode=None)
         w, h = env.model_frame_size
-        out.append((e.group + ("" if not e.overrides else f" {dict(e.overrides)}"), (int(w), int(h)), env.prompt))
+        shown = {k: v for k, v in e.overrides.items() if k != "history"}  # the group key names the history
+        out.append((e.group + ("" if not shown else f" {shown}"), (int(w), int(h)), env.prompt, env.config.history))
     return out
 
 
-def prompt_tokens(processor: Any, prompt: str, system_prompt: str | None = None) -> int | None:
-    """Tokens of one step's templated chat without the image's own tokens (the image placeholder, e.g.
+def prompt_tokens(processor: Any, prompt: str, system_prompt: str | None = None, history: int = 0) -> int | None:
+    """Tokens of one step's templated chat without the images' own tokens (an image placeholder, e.g.
     Qwen's ``<|vision_start|><|image_pad|><|vision_end|>``, counts its start/end markers and not the pad);
-    None when the processor has no tokenizer or chat template."""
+    None when the processor has no tokenizer or chat template. With ``history`` k the chat holds k past turns,
+    each with an empty answer (the caller adds up to --max-new-tokens per answer) and the longest feedback line
+    the wording allows (:func:`g1bench.core.feedback.longest_line`)."""
     import numpy as np
 
-    from ..eval.policies import Turn
+    from ..core.feedback import longest_line
+    from ..eval.policies import PastTurn, Turn
     from .messages import hf_messages
 
     tok = getattr(processor, "tokenizer", None)
     if tok is None:
         return None
-    turn = Turn(game="", frame=np.zeros((28, 28, 3), dtype=np.uint8), prompt=prompt, state={})
+    frame = np.zeros((28, 28, 3), dtype=np.uint8)
+    past = tuple(PastTurn(frame, "", longest_line()) for _ in range(history))
+    turn = Turn(game="", frame=frame, prompt=prompt, state={}, history=past)
     try:
         text = processor.apply_chat_template(hf_messages(turn, system_prompt), add_generation_prompt=True, tokenize=False)
     except Exception:  # noqa: BLE001 - no chat template: the backend says so with its own message
@@ -226,7 +260,8 @@ def prompt_tokens(processor: Any, prompt: str, system_prompt: str | None = None)
 def preflight_suite(suite: Any, processor: Any, grid: VisionGrid, max_new_tokens: int, max_model_len: int | None,
                     system_prompt: str | None = None, limit_name: str = "--max-model-len") -> Preflight:
     """:func:`plan` for a suite: its frames, and its prompts counted with ``processor``'s tokenizer."""
-    frames = [(key, size, prompt_tokens(processor, prompt, system_prompt)) for key, size, prompt in suite_frames(suite)]
+    frames = [(key, size, prompt_tokens(processor, prompt, system_prompt, history), history)
+              for key, size, prompt, history in suite_frames(suite)]
     return plan(frames, grid, max_new_tokens, max_model_len, limit_name)
 
 

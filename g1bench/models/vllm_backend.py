@@ -13,8 +13,9 @@ from typing import Any
 
 from ..eval.policies import Answer, Turn
 from .base import ModelPolicy, ModelSource, package_version
-from .config import MissingExtraError, ModelConfig
-from .messages import vllm_conversations, vllm_llm_kwargs, vllm_sampling_kwargs
+from ..eval.history import suite_history
+from .config import MissingExtraError, ModelConfig, ModelError
+from .messages import turn_frames, vllm_conversations, vllm_llm_kwargs, vllm_sampling_kwargs
 
 EXTRA_HINT = "pip install 'g1bench[vllm]'"
 
@@ -45,7 +46,9 @@ class VLLMPolicy(ModelPolicy):
     def __init__(self, model: str, cfg: ModelConfig, source: ModelSource, suite: Any = None):
         super().__init__(model, cfg, source)
         vllm = _import()
-        self.llm_kwargs = vllm_llm_kwargs(source.load_id, cfg, source.load_revision)
+        # a multi-turn suite sends 1 + history frames per request (the engine refuses more than it was started for)
+        self.images_per_prompt = 1 + (suite_history(suite) if suite is not None else 0)
+        self.llm_kwargs = vllm_llm_kwargs(source.load_id, cfg, source.load_revision, images=self.images_per_prompt)
         if suite is not None:  # before the engine: its start takes minutes, and a too-short context fails every step
             self.preflight = vllm_preflight(suite, source, cfg)
         self.llm = vllm.LLM(**self.llm_kwargs)
@@ -67,6 +70,10 @@ class VLLMPolicy(ModelPolicy):
     def act(self, turns: list[Turn]) -> list[Answer]:
         if not turns:
             return []
+        most = max(len(turn_frames(t)) for t in turns)
+        if most > self.images_per_prompt:
+            raise ModelError(f"a turn carries {most} frames (its history), but the vLLM engine was started for "
+                             f"{self.images_per_prompt} per prompt: pass the suite to load_policy(..., suite=suite)")
         t0 = time.perf_counter()
         conversations = vllm_conversations(turns, self.cfg.system_prompt, image=self.image_part)
         params = [self._sampling_params(**vllm_sampling_kwargs(self.cfg, t)) for t in turns]
