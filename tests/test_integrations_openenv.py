@@ -86,6 +86,15 @@ def test_a_game_through_the_real_client_matches_the_env(server):
         assert after.observation.state_hash == ref.state_hash()
 
 
+def test_a_session_that_ends_normally_logs_no_error(server, caplog):
+    _, url = server
+    with caplog.at_level("ERROR"):
+        with _client(url) as env:
+            env.reset(game="swap", seed=0)
+        time.sleep(0.5)  # the server's side of the close
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], [r.getMessage() for r in caplog.records]
+
+
 def test_every_game_and_preset_is_served_with_the_model_frame(server):
     _, url = server
     with _client(url) as env:

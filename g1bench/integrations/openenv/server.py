@@ -31,14 +31,23 @@ DEFAULT_MAX_SESSIONS = 64
 DEFAULT_IDLE_TIMEOUT_S = 300.0
 
 
-class _BodyLimit:
-    """ASGI middleware: an HTTP request body over ``limit`` bytes gets 413 before the app sees any of it (a body within
-    the limit is read here, at most ``limit`` bytes, then handed to the app as it came)."""
+class _Bounds:
+    """ASGI middleware. HTTP: a request body over ``limit`` bytes gets 413 before the app sees any of it (a body within
+    the limit is read here, at most ``limit`` bytes, then handed to the app as it came). WebSocket: a client that
+    closes its session first is not an error (openenv-core 0.3.0 then closes the closed socket again, and the
+    exception would be logged as a crash for every session that ends normally)."""
 
     def __init__(self, app: Any, limit: int):
         self.app, self.limit = app, limit
 
     async def __call__(self, scope, receive, send):
+        if scope["type"] == "websocket":
+            from starlette.websockets import WebSocketDisconnect
+
+            try:
+                return await self.app(scope, receive, send)
+            except WebSocketDisconnect:
+                return None
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         for name, value in scope.get("headers", ()):
@@ -86,7 +95,7 @@ def build_app(max_sessions: int = DEFAULT_MAX_SESSIONS, idle_timeout_s: float | 
                 "idle_timeout_s": idle_timeout_s}
 
     app.state.g1bench_counter = counter
-    app.add_middleware(_BodyLimit, limit=MAX_REQUEST_BYTES)
+    app.add_middleware(_Bounds, limit=MAX_REQUEST_BYTES)
     return app
 
 
