@@ -126,6 +126,28 @@ def test_the_paper_protocol_options_warmup_budget_and_random_move_rule(server):
             "the game is over: start a new one (reset)"
 
 
+def test_a_session_is_one_game_unless_it_has_a_step_budget(server):
+    _, url = server
+    tiny = {"rows": 2, "cols": 2, "n_kinds": 1}  # two pairs: two moves clear the board
+    with _client(url) as env:
+        env.reset(game="shisensho", difficulty="base", overrides=tiny, seed=0)
+        env.step(G1Action(answer="<answer>(0, 0) (0, 1)</answer>"))
+        end = env.step(G1Action(answer="<answer>(1, 0) (1, 1)</answer>"))
+        assert end.reward == 1.0 and end.done and end.observation.feedback.endswith("The game is over.")
+        assert env.step(G1Action(answer="<answer>(0, 0) (0, 1)</answer>")).observation.error == \
+            "the game is over: start a new one (reset)"
+        # with a budget: an evaluation episode, the next game of the seed stream follows (as g1bench eval plays)
+        ref = GameSession(continue_games=True)
+        ref.start("shisensho", "base", tiny, seed=0, steps=3)
+        env.reset(game="shisensho", difficulty="base", overrides=tiny, seed=0, steps=3)
+        for answer in ("<answer>(0, 0) (0, 1)</answer>", "<answer>(1, 0) (1, 1)</answer>"):
+            result = env.step(G1Action(answer=answer))
+            ref.play(answer)
+        assert not result.done and result.observation.game_index == ref.game_index == 1
+        assert result.observation.state_hash == ref.state_hash and result.observation.score == 2.0
+        assert env.step(G1Action(answer="<answer>(0, 0) (0, 1)</answer>")).done  # the budget
+
+
 def test_bad_requests_are_observations_that_say_why(server):
     _, url = server
     with _client(url) as env:

@@ -61,9 +61,11 @@ class G1Environment(Environment[G1Action, G1Observation, G1State]):
     ``reset(game="2048", difficulty="paper", overrides=None, seed=None, warmup=0, state=None, steps=None,
     perception=False, invalid_answer=None, episode_id=None)`` starts a game: dealt from ``seed`` (a random one when
     neither a seed nor a state is given; the observation says which) with ``warmup`` random moves, or restored from
-    ``state`` (a snapshot from ``state()``, ``env.get_state()`` or a ``states-<game>`` row). ``steps`` is a step
-    budget, ``perception=True`` adds the perception ground truth to every observation, ``invalid_answer=
-    "random-move"`` applies the paper's 2048 test-time rule. ``step(G1Action(answer=...))`` plays one answer.
+    ``state`` (a snapshot from ``state()``, ``env.get_state()`` or a ``states-<game>`` row). The session is one game
+    (``done`` when it ends); with ``steps`` it is an evaluation episode instead: ``steps`` moves, a game that ends
+    followed by the next game of the seed stream, as ``g1bench eval`` plays. ``perception=True`` adds the perception
+    ground truth to every observation, ``invalid_answer="random-move"`` applies the paper's 2048 test-time rule.
+    ``step(G1Action(answer=...))`` plays one answer.
 
     Nothing a client sends raises: a bad argument, a move before ``reset`` or after the game ended is an observation
     whose ``error`` says why; an answer that cannot be read is a move with a ``parse_error`` and reward -1.
@@ -160,7 +162,10 @@ class G1Environment(Environment[G1Action, G1Observation, G1State]):
         if state is None and seed is None:
             seed = int.from_bytes(os.urandom(4), "little") >> 1  # reported in the observation: the game is replayable
         # the same session (and its envs) across resets: a reset is a new game, not a new env
-        self._session.invalid_answer, self._session.continue_games = invalid, state is None
+        # with a step budget a session is an evaluation episode: a game that ends is followed by the next game of the
+        # seed stream (as g1bench eval plays it); without one, the session is one game and ends with it
+        self._session.invalid_answer = invalid
+        self._session.continue_games = state is None and kwargs.get("steps") is not None
         self._session.start(game if state is None or "game" in kwargs else None, difficulty, overrides, seed=seed, warmup=kwargs.get("warmup", 0), state=state,
                             steps=kwargs.get("steps"), episode_id=episode_id or "")
         self._perception = bool(kwargs.get("perception", False))
