@@ -153,6 +153,7 @@ print(json.dumps({"status": log.status, "score": log.samples[0].scores["episode_
 """
 
 
+@pytest.mark.slow
 def test_the_tasks_are_found_by_name_and_by_file(eval_run):
     """``inspect eval g1bench/paper`` (the package's inspect_ai entry point) outside a checkout; inside one, a checkout's
     g1bench.egg-info hides the installed package from inspect's registry, and the file path works."""

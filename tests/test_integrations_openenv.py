@@ -291,6 +291,7 @@ def test_idle_sessions_are_closed_and_their_memory_freed():
         env.close()
 
 
+@pytest.mark.slow
 def test_g1bench_serve_runs_and_passes_openenv_validate(tmp_path):
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "g1bench.cli", "serve", "--port", "0", "--max-sessions", "3"],
