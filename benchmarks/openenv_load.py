@@ -1,6 +1,6 @@
 """Load on the OpenEnv server: concurrent client sessions playing through ``g1bench serve`` on 127.0.0.1.
 
-    python benchmarks/openenv_load.py [--sessions 64] [--steps 50] [--think 0] [--idle-timeout 10]
+    python benchmarks/openenv_load.py [--sessions 64] [--steps 50] [--think 0] [--idle-timeout 30]
 
 Starts ``g1bench serve --port 0`` in a child process (the real command, a cap of ``--sessions`` sessions), then opens
 ``--sessions`` sessions at once with the real client (``G1EnvClient``, OpenEnv's ``EnvClient``: one WebSocket each,
@@ -133,8 +133,9 @@ def main() -> int:
     ap.add_argument("--sessions", type=int, default=64)
     ap.add_argument("--steps", type=int, default=50)
     ap.add_argument("--think", type=float, default=0.0, help="seconds each session waits between its moves")
-    ap.add_argument("--idle-timeout", type=float, default=10.0,
-                    help="the server's idle timeout (seconds; longer than a step can wait on a loaded machine)")
+    ap.add_argument("--idle-timeout", type=float, default=30.0,
+                    help="the server's idle timeout (seconds). OpenEnv's reaper counts a session whose request is still "
+                         "queued as idle, so keep it above the worst step latency")
     args = ap.parse_args()
 
     proc, url = start_server(args.sessions, args.idle_timeout)

@@ -206,8 +206,10 @@ def test_factories_for_one_game_and_for_a_mix():
     mix = environment_factories(["swap", "shisensho-images"], overrides=OFFLINE)
     assert list(mix) == ["swap", "shisensho-images"]
     img = mix["shisensho-images"]()
-    img.reset(seed=0)
+    img.reset(seed=0, overrides="{}")  # a row's own (empty) overrides keep the env's
     assert img._session.env.config.tile_source == "bundled"
+    img.reset(seed=0, overrides='{"labels": true}')
+    assert img._session.env.config.tile_source == "bundled" and img._session.env.config.labels
     assert set(environment_factories()) == set(g1bench.list_games())
 
 

@@ -111,7 +111,7 @@ def feedback_line(record: Mapping[str, Any], score: float | None = None) -> str:
     return line
 
 
-def _overrides(value: Any) -> dict[str, Any]:
+def read_overrides(value: Any) -> dict[str, Any]:
     """Knob overrides given as a mapping or as its JSON text (a dataset's ``overrides`` column)."""
     if value is None or value == "":
         return {}
@@ -219,7 +219,7 @@ class GameSession:
                     raise SessionError(f"warmup must be an integer in 0..{MAX_WARMUP}, got {warmup!r}")
                 if not isinstance(difficulty, (str, Mapping)) and difficulty is not None:
                     raise SessionError(f"difficulty must be a preset name or a dict of knobs, got {difficulty!r}")
-                knobs = _overrides(overrides)
+                knobs = read_overrides(overrides)
                 from ..games import get_game
 
                 name = get_game(game).name  # canonical name (KeyError names the games)
@@ -320,4 +320,4 @@ class GameSession:
 
 
 __all__ = ["DIRECTIONS", "GameSession", "SessionError", "TOOLS", "Tool", "direction_action", "feedback_line",
-           "tool_prompt"]
+           "read_overrides", "tool_prompt"]

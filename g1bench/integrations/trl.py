@@ -44,7 +44,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Mapping, Sequence
 
-from .play import GameSession, SessionError, direction_action, feedback_line, tool_prompt
+from .play import GameSession, SessionError, read_overrides, direction_action, feedback_line, tool_prompt
 
 #: get_reward() of a rollout that made no move (a single-step answer that could not be read scores the same)
 NO_MOVE_REWARD = -1.0
@@ -72,7 +72,8 @@ class G1ToolEnv:
 
     def reset(self, **row: Any) -> str | None:
         """Start the game of a dataset row: its ``state`` (a snapshot) if it has one, else its ``seed`` (and
-        ``warmup``), at the row's ``difficulty``/``overrides`` or this env's. Other columns are ignored.
+        ``warmup``) at the row's ``difficulty`` (or this env's), with this env's knob overrides and then the row's
+        ``overrides`` (a dict or its JSON). Other columns are ignored.
 
         Raises:
             ValueError: the row names another game, or has neither a state nor a seed, or they are malformed.
@@ -82,8 +83,8 @@ class G1ToolEnv:
             raise ValueError(f"{type(self).__name__} plays {self.game!r}, but the row is a {game!r} game")
         state = row.get("state")
         try:
-            self._session.start(self.game, row.get("difficulty") or self._difficulty,
-                                row["overrides"] if row.get("overrides") not in (None, "") else self._overrides,
+            knobs = {**self._overrides, **read_overrides(row.get("overrides"))}  # the row's knobs on top of the env's
+            self._session.start(self.game, row.get("difficulty") or self._difficulty, knobs,
                                 seed=row.get("seed"), warmup=int(row.get("warmup") or 0),
                                 state=state if state not in (None, "") else None)
         except SessionError as e:
