@@ -44,7 +44,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Mapping, Sequence
 
-from .play import GameSession, SessionError, read_overrides, direction_action, feedback_line, tool_prompt
+from .play import GameSession, SessionError, direction_action, feedback_line, read_overrides, tool_prompt
 
 #: get_reward() of a rollout that made no move (a single-step answer that could not be read scores the same)
 NO_MOVE_REWARD = -1.0
