@@ -163,6 +163,7 @@ def test_bad_requests_are_observations_that_say_why(server):
                  ({"state": "not a snapshot"}, "state must be a snapshot object"),
                  ({"game": "2048", "seed": 0, "warmup": 10**9}, "warmup must be an integer in 0..10000"),
                  ({"game": 7}, "game must be a game's name"),
+                 ({"game": "2048", "seed": 0, "perception": "yes"}, "perception must be true or false"),
                  ({"game": "2048", "seed": 0, "invalid_answer": "cheat"}, "invalid_answer must be")]
         for kwargs, why in cases:
             obs = env.reset(**kwargs).observation

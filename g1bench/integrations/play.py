@@ -195,6 +195,7 @@ class GameSession:
             SessionError: unknown game or preset, a bad knob, a malformed snapshot, no seed and no state.
         """
         from ..core.config import ConfigError
+        from ..tiles import TileSourceError
 
         if steps is not None and (not isinstance(steps, int) or isinstance(steps, bool) or steps < 1):
             raise SessionError(f"steps must be a positive integer, got {steps!r}")
@@ -205,7 +206,7 @@ class GameSession:
                     raise SessionError(f"the snapshot is a {snap['game']!r} game, not {game!r}")
                 key = canonical_json([snap["game"], snap["config"]])
                 env = self._env(key, lambda: G1Env(snap["game"], difficulty=dict(snap["config"])))
-                env.reset(options={"state": snap})
+                env._reset(options={"state": snap})  # (no frame drawn: nobody looks at it yet)
                 env._begin_episode()
                 self.spec = None
             else:
@@ -231,7 +232,7 @@ class GameSession:
                 self.game_index = start_game(self.spec, env, 0)
         except KeyError as e:
             raise SessionError(str(e.args[0]) if e.args else "unknown game") from None
-        except (ConfigError, StateError, TypeError) as e:
+        except (ConfigError, StateError, TileSourceError, TypeError) as e:
             raise SessionError(str(e)) from None
         if state is not None:
             self.game_index = 0

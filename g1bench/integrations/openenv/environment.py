@@ -146,6 +146,8 @@ class G1Environment(Environment[G1Action, G1Observation, G1State]):
         invalid = kwargs.get("invalid_answer")
         if not isinstance(game, str):
             raise SessionError(f"game must be a game's name, got {type(game).__name__}")
+        if not isinstance(kwargs.get("perception", False), bool):
+            raise SessionError("perception must be true or false")
         if invalid not in (None, "fail", "random-move"):
             raise SessionError(f"invalid_answer must be 'fail' or 'random-move', got {invalid!r}")
         if episode_id is not None and not isinstance(episode_id, str):
@@ -168,7 +170,7 @@ class G1Environment(Environment[G1Action, G1Observation, G1State]):
         self._session.continue_games = state is None and kwargs.get("steps") is not None
         self._session.start(game if state is None or "game" in kwargs else None, difficulty, overrides, seed=seed, warmup=kwargs.get("warmup", 0), state=state,
                             steps=kwargs.get("steps"), episode_id=episode_id or "")
-        self._perception = bool(kwargs.get("perception", False))
+        self._perception = kwargs.get("perception", False)
         self._difficulty = difficulty if isinstance(difficulty, str) else "custom"
         self._seed = None if state is not None else int(seed)
         self._episode_id = episode_id or str(uuid.uuid4())
