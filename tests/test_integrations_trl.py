@@ -253,6 +253,29 @@ def test_the_chat_template_trl_needs_for_tools(tiny_qwen2_vl):
         use_tool_chat_template(processor, "llama9")
 
 
+@pytest.mark.parametrize("path", sorted((ROOT / "training" / "recipes").glob("*/grpo_multiturn.yaml")),
+                         ids=lambda p: p.parent.name)
+def test_multiturn_recipes_parse_and_keep_the_papers_settings_where_they_apply(path):
+    pytest.importorskip("trl")
+    from trl import GRPOConfig, ModelConfig, TrlParser
+
+    from g1bench.integrations.trl import ToolPlayArguments
+
+    gpu = [] if "tiny" in path.parent.name else ["--use_cpu", "true", "--bf16", "false"]  # the YAML keys are checked
+    script, args, model = TrlParser((ToolPlayArguments, GRPOConfig, ModelConfig)).parse_args_and_config(
+        ["--config", str(path), *gpu])
+    header = path.read_text().splitlines()[:4]
+    assert any(f"training/grpo_multiturn.py --config training/recipes/{path.parent.name}/grpo_multiturn.yaml" in line
+               for line in header)
+    assert script.tool_chat_template == "qwen3_vl" and args.max_tool_calling_iterations >= 2
+    if not path.parent.name.startswith("multiturn-tiny"):
+        assert model.model_name_or_path == "Qwen/Qwen2.5-VL-7B-Instruct"
+        assert (args.learning_rate, args.beta, args.epsilon, args.num_generations, args.temperature) == (1e-6, 0.01, 0.2, 5, 1.0)
+        assert args.per_device_train_batch_size * args.gradient_accumulation_steps * 8 == 128 * 5  # 128 states x 5
+        assert (args.max_steps, args.loss_type, script.sampling) == (400, "bnpo", "paper")
+        assert (script.min_pixels, script.max_pixels) == (262144, 4194304)
+
+
 # -- a real GRPOTrainer ---------------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_recipe_trains_with_a_model_that_calls_the_tools_in_trls_loop(tiny_qwen2_vl, tmp_path):
@@ -277,7 +300,7 @@ def test_recipe_trains_with_a_model_that_calls_the_tools_in_trls_loop(tiny_qwen2
     env = {"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf"), "PATH": os.path.dirname(sys.executable) + ":/usr/bin",
            "TRL_EXPERIMENTAL_SILENCE": "1", "OMP_NUM_THREADS": "2", "HOME": os.environ.get("HOME", "/tmp")}
     res = subprocess.run([sys.executable, ROOT / "training" / "grpo_multiturn.py", "--config",
-                          ROOT / "training" / "recipes" / "multiturn-tiny-cpu" / "grpo.yaml",
+                          ROOT / "training" / "recipes" / "multiturn-tiny-cpu" / "grpo_multiturn.yaml",
                           "--model_name_or_path", tiny_qwen2_vl, "--output_dir", out, "--games", ",".join(games),
                           "--max_steps", "1", "--num_states", "3", "--per_device_train_batch_size", "6", "--num_generations", "2",
                           "--max_completion_length", "400", "--generation_kwargs", json.dumps({"sequence_bias": bias})],

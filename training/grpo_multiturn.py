@@ -1,13 +1,11 @@
-"""python training/grpo_multiturn.py --config training/recipes/multiturn-shisensho/grpo.yaml
+"""accelerate launch --config_file training/accelerate_configs/zero3.yaml training/grpo_multiturn.py --config training/recipes/multiturn-shisensho/grpo_multiturn.yaml
 
 GRPO where each rollout plays a game through its tools (TRL's ``environment_factory``, experimental in TRL 1.16): the
 model calls ``move(direction)`` (2048), ``select_pair(row1, col1, row2, col2)`` (Shisen-Sho) or ``swap(...)`` (Swap),
 each call returns the new frame and one line of feedback, and the rollout's reward is the sum of its moves' game
 rewards. Every YAML key is also a flag; ``--help`` lists them. The logic lives in g1bench.integrations.trl.
 
-8 GPUs:    accelerate launch --config_file training/accelerate_configs/zero3.yaml training/grpo_multiturn.py \\
-               --config training/recipes/multiturn-shisensho/grpo.yaml
-CPU check: python training/grpo_multiturn.py --config training/recipes/multiturn-tiny-cpu/grpo.yaml --model_name_or_path MODEL_DIR
+CPU check: python training/grpo_multiturn.py --config training/recipes/multiturn-tiny-cpu/grpo_multiturn.yaml --model_name_or_path MODEL_DIR
 """
 
 import sys
