@@ -86,6 +86,24 @@ def test_a_game_through_the_real_client_matches_the_env(server):
         assert after.observation.state_hash == ref.state_hash()
 
 
+def test_a_move_that_changes_nothing_reuses_the_frame(monkeypatch):
+    from g1bench.integrations.openenv import G1Environment
+
+    drawn = []
+    original = GameSession.model_frame
+    monkeypatch.setattr(GameSession, "model_frame", lambda self: drawn.append(self.state_hash) or original(self))
+    env = G1Environment()
+    first = env.reset(game="swap", seed=0)
+    unread = env.step(G1Action(answer="no move"))
+    assert unread.parse_error and unread.frame_png == first.frame_png and len(drawn) == 1
+    moved = env.step(G1Action(answer="<answer>(0, 0) (0, 1)</answer>"))
+    assert len(drawn) == (2 if moved.state_hash != first.state_hash else 1)
+    ref = g1bench.make("swap")
+    ref.reset(seed=0)
+    ref.step("<answer>(0, 0) (0, 1)</answer>")
+    assert np.array_equal(np.asarray(moved.image()), ref.model_observation())
+
+
 def test_a_session_that_ends_normally_logs_no_error(server, caplog):
     _, url = server
     with caplog.at_level("ERROR"):

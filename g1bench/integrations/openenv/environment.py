@@ -81,6 +81,7 @@ class G1Environment(Environment[G1Action, G1Observation, G1State]):
         self._difficulty: str | None = None
         self._seed: int | None = None
         self._episode_id: str | None = None
+        self._last_frame: tuple[str, str, list[int]] | None = None  # (state hash, base64 PNG, [width, height])
         self._closed = False
         if counter is not None:
             counter.add(1)
@@ -187,15 +188,23 @@ class G1Environment(Environment[G1Action, G1Observation, G1State]):
             record["answer"] = None
         return self._observe(record)
 
+    def _frame(self) -> tuple[str, list[int]]:
+        """The model frame of the board now as base64 PNG, and its size; drawn again only when the state changed
+        (a move that could not be read, or an invalid one, leaves the state and so the picture as they were)."""
+        key = self._session.state_hash
+        if self._last_frame is None or self._last_frame[0] != key:
+            from ...render.png import encode_png
+
+            frame = self._session.model_frame()
+            self._last_frame = (key, base64.b64encode(encode_png(frame)).decode("ascii"),
+                                [int(frame.shape[1]), int(frame.shape[0])])
+        return self._last_frame[1], self._last_frame[2]
+
     def _observe(self, record: dict[str, Any] | None) -> G1Observation:
         s = self._session
-        frame = s.model_frame()
-        from ...render.png import encode_png
-
+        png, size = self._frame()
         obs = G1Observation(
-            game=s.game, difficulty=self._difficulty, prompt=s.prompt,
-            frame_png=base64.b64encode(encode_png(frame)).decode("ascii"),
-            frame_size=[int(frame.shape[1]), int(frame.shape[0])],
+            game=s.game, difficulty=self._difficulty, prompt=s.prompt, frame_png=png, frame_size=size,
             score=s.score, step=s.step, game_index=s.game_index, seed=self._seed, state_hash=s.state_hash,
             perception=s.perception if self._perception else None, done=s.over,
         )
