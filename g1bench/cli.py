@@ -118,7 +118,8 @@ def cmd_play(args, input_fn: Callable[[str], str] = input) -> int:
 
 
 #: modules that add subcommands (``eval``, ``report``, ``compare``, ``data``, ...)
-COMMAND_MODULES = ("g1bench.eval.cli", "g1bench.data.cli", "g1bench.space.cli", "g1bench.leaderboard.cli")
+COMMAND_MODULES = ("g1bench.eval.cli", "g1bench.data.cli", "g1bench.space.cli", "g1bench.leaderboard.cli",
+                   "g1bench.integrations.cli")
 
 
 # -- entry point --------------------------------------------------------------------------------------

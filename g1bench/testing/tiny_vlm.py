@@ -149,4 +149,16 @@ def build_tiny_vlm(path: str | os.PathLike, arch: str = "qwen2_vl", *, hidden_si
     return path
 
 
-__all__ = ["build_tiny_vlm", "build_tokenizer", "QWEN_VL_CHAT_TEMPLATE", "QWEN_SPECIAL_TOKENS"]
+def scripted_reply_bias(tokenizer, text: str, step: float = 50.0) -> list:
+    """``generation_kwargs={"sequence_bias": ...}`` that make any model reply exactly ``text`` (then its end token),
+    turn after turn: a scripted model that still runs the real ``generate()``, tokenizer and chat template.
+
+    Each prefix of the reply's token ids is a sequence-bias key whose bias grows with its length, so at every position
+    the next token of the longest matching prefix wins by far, whatever the (random) weights say. Used to drive real
+    trainers through tool calls (``tests/test_integrations_trl.py``).
+    """
+    ids = tokenizer.encode(text, add_special_tokens=False) + [tokenizer.convert_tokens_to_ids("<|im_end|>")]
+    return [[ids[: i + 1], step * (i + 1)] for i in range(len(ids))]
+
+
+__all__ = ["build_tiny_vlm", "build_tokenizer", "scripted_reply_bias", "QWEN_VL_CHAT_TEMPLATE", "QWEN_SPECIAL_TOKENS"]
