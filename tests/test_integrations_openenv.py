@@ -71,7 +71,7 @@ def test_a_game_through_the_real_client_matches_the_env(server):
         result = env.step(G1Action(answer=f"<answer>({r1}, {c1}) ({r2}, {c2})</answer>"))
         ref.step((r1, c1, r2, c2))
         assert result.reward == 1.0 and not result.done
-        assert result.observation.feedback == "Good move: +1 points. Reward +1. Score 1."
+        assert result.observation.feedback == "Feedback: reward +1. The move scored 1. Score 1."
         assert result.observation.state_hash == ref.state_hash() and result.observation.score == 1.0
         state = env.state()
         assert state.step_count == 1 and state.game == "shisensho" and state.state_hash == ref.state_hash()

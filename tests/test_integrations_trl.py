@@ -87,18 +87,18 @@ def test_feedback_line_says_what_the_move_did():
     s.start("shisensho", "base", seed=1)
     pair = s.env.legal_actions()[0]
     good = s.play(tuple(pair))
-    assert feedback_line(good, s.score) == "Good move: +1 points. Reward +1. Score 1."
+    assert feedback_line(good, s.score) == "Feedback: reward +1. The move scored 1. Score 1."
     off = s.play((9, 9, 0, 0))
-    assert feedback_line(off) == ("Your move could not be read (coordinate (9, 9) is outside the 6x6 board). "
-                                  "Reward -1.")
+    assert feedback_line(off) == ("Feedback: reward -1. Your answer could not be read: coordinate (9, 9) is outside "
+                                  "the 6x6 board.")
     empty = s.play(tuple(pair))  # those tiles are gone now
-    assert feedback_line(empty).startswith("Invalid move: ") and "Reward -1." in feedback_line(empty)
-    # the paper's 2048 rule: an unreadable answer plays a random move, and the line says which
+    assert feedback_line(empty).startswith("Feedback: reward -1. Invalid move: ")
+    # the paper's 2048 rule: an unreadable answer plays a random move, and the line says so
     paper = GameSession(invalid_answer="random-move")
     paper.start("2048", seed=0, warmup=100)
     rec = paper.play("<answer>north</answer>")
     assert rec["fallback_action"] is not None
-    assert "a random move was played instead (" in feedback_line(rec)
+    assert "so a random move was played instead." in feedback_line(rec)
     assert feedback_line({**good, "terminated": True}).endswith("The game is over.")
 
 
@@ -154,7 +154,7 @@ def test_reset_deals_a_rows_seed_and_the_tools_return_frame_and_line():
     image, text = out
     assert image["type"] == "image" and text["type"] == "text"
     assert np.array_equal(np.asarray(image["image"]), ref.model_observation())  # the model's picture of the new board
-    assert text["text"] == "Good move: +1 points. Reward +1. Score 1."
+    assert text["text"] == "Feedback: reward +1. The move scored 1. Score 1."
     env.select_pair(row1=r1, col1=c1, row2=r2, col2=c2)  # the same (now empty) pair: invalid
     assert env.get_reward() == 0.0  # +1 - 1
 

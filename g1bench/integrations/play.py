@@ -24,6 +24,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..core.env import G1Env, StateError
+from ..core.feedback import feedback_line as protocol_feedback_line
 from ..core.hashing import canonical_json
 from ..eval.metrics import step_score
 from ..eval.steps import play_answer
@@ -90,20 +91,11 @@ def direction_action(direction: Any) -> Any:
 
 
 def feedback_line(record: Mapping[str, Any], score: float | None = None) -> str:
-    """The one line a player is told after a move: what the move did, its reward, the score, and whether the game
-    ended. ``record`` is a step record (:func:`g1bench.eval.steps.play_answer`) or a judgement's ``to_dict()``."""
-    if record.get("parse_error"):
-        line = f"Your move could not be read ({record['parse_error']})"
-        if record.get("fallback_action") is not None:  # the paper's 2048 test-time rule
-            line += f"; a random move was played instead ({DIRECTIONS[int(record['fallback_action'])]})"
-        line += "."
-    elif not record.get("valid"):
-        line = f"Invalid move: {record.get('reason') or 'it changed nothing'}."
-    elif record.get("success"):
-        line = f"Good move: +{record.get('score_delta', 0)} points."
-    else:
-        line = "The move was played but scored nothing."
-    line += f" Reward {float(record.get('reward', 0.0)):+.0f}."
+    """The one line a player is told after a move: the feedback line of the multi-turn protocol (the frozen wording
+    of :func:`g1bench.core.feedback.feedback_line`: the reward and what the move did), then the score and whether
+    the game ended (a tool-playing model needs both to know where it stands). ``record`` is a step record
+    (:func:`g1bench.eval.steps.play_answer`) or a judgement's ``to_dict()``."""
+    line = protocol_feedback_line(record)
     if score is not None:
         line += f" Score {score:g}."
     if record.get("terminated"):
