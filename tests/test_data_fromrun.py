@@ -165,3 +165,22 @@ def test_a_real_evaluation_run_converts(tmp_path):
     assert loaded.returncode == 0, loaded.stderr
     n = sum(e.steps for e in get_suite("smoke").episodes if e.game == "swap")
     assert loaded.stdout.split()[0] == str(n)
+
+
+def test_a_multi_turn_run_records_each_steps_history(tmp_path):
+    """A run with the history knob converts with the context each answer was given (the ``history`` column) and
+    the model's pictures (G1's size on the paper presets)."""
+    import io
+
+    import pyarrow.parquet as pq
+
+    from g1bench.eval.runner import evaluate
+    from g1bench.eval.suites import custom_suite
+
+    suite = custom_suite(["swap"], episodes=1, steps=4, history=2)
+    evaluate(suite, RandomPolicy(), tmp_path / "run", progress=False)
+    from_run(tmp_path / "run", tmp_path / "ds")
+    table = pq.read_table(next((tmp_path / "ds" / "episodes-swap").glob("*.parquet"))).to_pylist()
+    assert [r["history"] for r in table] == [0, 1, 2, 2]  # the context grows to the knob's k
+    assert Image.open(io.BytesIO(table[0]["model_frame"]["bytes"])).size == (640, 640)
+    assert Image.open(io.BytesIO(table[0]["frame"]["bytes"])).size == (560, 616)

@@ -143,7 +143,7 @@ def from_run(run_dir: str | os.PathLike, out: str | os.PathLike, overwrite: bool
                 "episode_id": ep["episode_id"], "policy": policy, "step": int(s.get("step", i)),
                 "game_index": int(s.get("game_index", 0)), "game": ep["game"], "difficulty": ep["difficulty"],
                 "overrides": canonical_json(overrides), "seed": int(ep["seed"]), "frame": frame,
-                "model_frame": model_frame, "prompt": prompt,
+                "model_frame": model_frame, "prompt": prompt, "history": int(s.get("history") or 0),
                 "answer": s["answer"] if isinstance(s.get("answer"), (str, type(None))) else json.dumps(s["answer"]),
                 "action": None if action is None else [int(v) for v in action],
                 "parse_error": s.get("parse_error"), "reward": float(s.get("reward", 0.0)),

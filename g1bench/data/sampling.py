@@ -246,7 +246,7 @@ def episode_rows(env: G1Env, difficulty: str, overrides: dict[str, Any], policy_
             "episode_id": episode_id, "policy": policy_name, "step": t, "game_index": k, "game": name,
             "difficulty": difficulty, "overrides": canonical_json(overrides), "seed": spec.seed,
             "frame": {"bytes": encode_png(frame), "path": None}, "model_frame": _model_frame_png(env, frame),
-            "prompt": env.prompt, "answer": answer,
+            "prompt": env.prompt, "history": 0, "answer": answer,
             "action": None if action is None else [int(v) for v in np.atleast_1d(action)],
             "parse_error": info["parse_error"], "reward": float(reward), "score_delta": int(info["score_delta"]),
             "valid": bool(info["valid"]), "success": bool(info["success"]), "terminated": bool(terminated),

@@ -68,6 +68,9 @@ EPISODES: tuple[Column, ...] = (
     ("frame", "image", "The frame before the policy answered, as the env draws it."),
     ("model_frame", "image", _MODEL_FRAME),
     ("prompt", "string", "The prompt shown with the frame."),
+    ("history", "int64", "Past turns in the model's context at this step (the `history` knob: 0 = G1's single step; "
+                         "k > 0: the previous k steps of the same game, each with its model frame, answer and feedback "
+                         "line, came before this frame)."),
     ("answer", "string", "The policy's raw answer text."),
     ("action", "list<int64>", "The parsed action: `[direction]` for 2048, `[r1, c1, r2, c2]` for tile games; null "
                               "when the answer did not parse."),
