@@ -140,9 +140,13 @@ def _recorded_options(args) -> dict:
 
 def _apply_recorded(args) -> str | None:
     """On --resume, take the model and options from the run's run.json; an error message on a conflict."""
-    from .rundir import RunError, read_run_json
+    from pathlib import Path
+
+    from .rundir import RunError, holds_no_run, read_run_json
 
     try:
+        if Path(args.output_dir).is_dir() and holds_no_run(Path(args.output_dir)):
+            return None  # stopped while it was being created: nothing recorded, the options start it
         run = read_run_json(args.output_dir)
     except RunError as e:
         return str(e)
@@ -185,6 +189,17 @@ def cmd_eval(args) -> int:
         if (problem := _apply_recorded(args)) is not None:
             return fail(problem)
     if not args.model:
+        from pathlib import Path
+
+        from .rundir import RunError as _RunError, holds_no_run
+
+        try:
+            empty = args.resume and Path(args.output_dir).is_dir() and holds_no_run(Path(args.output_dir))
+        except _RunError:
+            empty = False
+        if empty:
+            return fail(f"--model is required: {args.output_dir} holds no run yet (it was stopped while being created); "
+                        "give the model and suite options to start it there")
         if args.resume:  # a run started from Python records no command to take the model from
             return fail(f"--model is required: {args.output_dir}/run.json records no command line (the run was "
                         "started from Python); give the model and suite options again")
