@@ -56,7 +56,8 @@ def add_commands(sub) -> None:
     add_model_arguments(p)
     p.set_defaults(func=cmd_eval, _eval_parser=p)
 
-    p = sub.add_parser("verify", help="check a run: results against its suite, every figure recomputed from the step log")
+    p = sub.add_parser("verify", help="check a run: results against its suite, every figure recomputed from the step log "
+                       "(in a process of its own, under its suite's time and memory budget)")
     p.add_argument("run", help="run directory")
     p.add_argument("--json", action="store_true", help="print the verification as JSON")
     p.add_argument("--no-frames", action="store_true", help="skip re-rendering frames to check their ids (faster)")
@@ -301,9 +302,9 @@ def cmd_compare(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    from .verify import verify_run
+    from ..leaderboard.isolation import verify_under_budget
 
-    v = verify_run(args.run, check_frames=not args.no_frames)
+    v = verify_under_budget(args.run, check_frames=not args.no_frames)
     if args.json:
         print(json.dumps(v.to_dict(), indent=2))
     else:
