@@ -72,7 +72,7 @@ class HubModel(RandomPolicy):
     (so `--model-pr` finds its repo, and the leaderboard can look the commit up)."""
 
     def __init__(self, commit: str, name: str = "acme/vlm-7b"):
-        super().__init__()
+        super().__init__(seed=7)  # not the random baseline's answers (seed 0): that would be a copy of it
         self.commit, self.name = commit, name
 
     def act(self, turns):
@@ -194,6 +194,10 @@ def test_aggregate_from_the_hub_reverifies_skips_corrupt_entries_and_is_incremen
             assert row[k] == (pytest.approx(v) if v is not None else None)
         assert row["entry_url"] == f"{hub.url}/datasets/{REPO}/tree/{head}/entries/{eid}"
     assert [r["kind"] for r in data["rows"]] == ["measured", "measured", "baseline", "baseline"]
+    # the Hub is reached: the two models' repos do not exist there, so they are shown unresolved and not ranked
+    for name in ("good", "weak"):
+        assert (rows[pushed["ids"][name]]["model_check"], rows[pushed["ids"][name]]["rank_label"]) == \
+            ("model not resolved", "")
     asked = {p for _, p in hub.requests if "/resolve/" in p}  # HEAD, then GET unless the blob is cached
     assert len(asked) == 4 * 4 + 2 * 4  # every entry file once (the lonely entry is incomplete: not fetched)
 
@@ -265,6 +269,18 @@ def test_load_dataset_from_the_hub_gives_results_and_steps(hub, smoke_runs, tmp_
     assert got["steps"] == 2 * 32 and got["answers"] == sorted(ids.values())
 
 
+def variant(run: Path, dest: Path, edit) -> Path:
+    """A copy of a run whose policy record (run.json and results.json alike) is edited."""
+    import shutil
+
+    shutil.copytree(run, dest)
+    for name in ("run.json", "results.json"):
+        data = json.loads((dest / name).read_text())
+        edit(data["policy"] if name == "run.json" else data["provenance"]["policy"])
+        (dest / name).write_text(json.dumps(data))
+    return dest
+
+
 def test_model_pr_adds_eval_results_to_the_model_repo(hub, pushed, tmp_path):
     from g1bench.leaderboard.evalresults import EVAL_RESULTS_PATH, benchmark_yaml, load_yaml, validate_eval_results
 
@@ -274,6 +290,24 @@ def test_model_pr_adds_eval_results_to_the_model_repo(hub, pushed, tmp_path):
                 "print('{}')")
     commit = hub.head("model", "acme/vlm-7b").oid
     run = make_run(tmp_path / "paper-model", "paper", HubModel(commit), save_frames=False)
+    # refused before anything is written: another model repo; a commit the Hub does not have; a displayed name
+    # that is not the Hub model the run loaded
+    before = hub.commit_count("dataset", REPO)
+    unknown = variant(run, tmp_path / "unknown-commit", lambda p: p["model"].update(commit="ab" * 20))
+    forged = variant(run, tmp_path / "forged-name", lambda p: p.update(policy="famous/model-70b"))
+    out = cli(env, ["push", run, "--repo", REPO, "--model-pr", "--model-repo", "acme/other"],
+              ["push", unknown, "--repo", REPO, "--model-pr"], ["push", forged, "--repo", REPO, "--model-pr"],
+              ["push", forged, "--repo", REPO])
+    assert [r["rc"] for r in out] == [2, 2, 2, 2] and all(r["out"] == "" for r in out)
+    assert error_lines(out[0]) == ["error: --model-pr opens a pull request only on the model repo the run names "
+                                   "(acme/vlm-7b), not on 'acme/other'"]
+    assert error_lines(out[1]) == [f"error: --model-pr: model not resolved: acme/vlm-7b at commit {'ab' * 20} is not on "
+                                   f"{hub.url} (model not resolved)"]
+    assert error_lines(out[2]) == ["error: --model-pr: this run's model 'famous/model-70b' is not a Hub model it names "
+                                   "as its displayed name; a pull request goes only to that model's repo"]
+    assert error_lines(out[3]) == [f"error: {forged}: its displayed name 'famous/model-70b' is not its Hub model "
+                                   "'acme/vlm-7b'"]
+    assert hub.commit_count("dataset", REPO) == before and not hub.repo("model", "acme/vlm-7b").pulls
     out = cli(env, ["push", run, "--repo", REPO, "--model-pr"])[0]
     assert out["rc"] == 0, out
     pr_line = out["out"].splitlines()[-1]
@@ -300,6 +334,10 @@ def test_model_pr_adds_eval_results_to_the_model_repo(hub, pushed, tmp_path):
     assert text.startswith("# g1bench community results") and "Not published by the model's authors" in text
     assert model.pulls[1]["title"] == "Add g1bench community results (verified by replay)"
     assert model.pulls[1]["status"] == "open"
+    # on the leaderboard, its model's id and commit were looked up on the Hub: it is ranked
+    board = cli(env, ["leaderboard", "--repo", REPO, "--suite", "paper", "--format", "json"])[0]
+    row = next(r for r in json.loads(board["out"])["rows"] if r["entry_id"] == eid)
+    assert row["model_check"] == "Hub model and commit checked" and row["rank_label"] == "1", row
     details = python(env, "import json, sys\nfrom huggingface_hub import HfApi\n"
                           "d = HfApi().get_discussion_details('acme/vlm-7b', 1)\n"
                           "print(json.dumps({'pr': d.is_pull_request, 'status': d.status, 'target': d.target_branch, "

@@ -313,6 +313,8 @@ def _check_all(todo: list[tuple[EntryRef, str]], workers: int | None, stats: dic
     results = pool.run(jobs)
     peaks = [r.peak_rss_mb for r in results if r.peak_rss_mb is not None]
     stats["verifier_peak_rss_mb"] = max(peaks) if peaks else None
+    #: per entry verified now: [seconds, the verifier's peak memory in MB during it (None when it was stopped)]
+    stats["checks"] = {ref.entry_id: [r.seconds, r.peak_rss_mb] for (ref, _), r in zip(todo, results)}
     stats["entry_seconds_max"] = max(r.seconds for r in results)
     stats["over_budget"] = sum(1 for r in results if r.over_budget)
     return [r.result if isinstance(r.result, dict) and "ok" in r.result else

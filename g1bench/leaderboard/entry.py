@@ -275,8 +275,8 @@ def read_parquet(data: bytes, where: str, max_rows: int | None = None, max_bytes
                 raise EntryError(f"{where}: its rows take {size / 2 ** 20:,.1f} MB uncompressed, more than the "
                                  f"{max_bytes / 2 ** 20:,.1f} MB its suite's steps may log; refused without reading them")
         return f.read(use_threads=False)
-    except MemoryError:
-        raise  # over the verifier's memory budget: said as such by its caller
+    except (MemoryError, EntryError):
+        raise  # over the verifier's memory budget (its caller says so), or refused from the metadata
     except (pa.ArrowException, OSError, ValueError) as e:
         raise EntryError(f"{where}: not a readable parquet file ({type(e).__name__}: {_short(str(e))})") from None
 

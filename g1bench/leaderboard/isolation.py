@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from ..eval.budget import DEFAULT, Budget
+from ..eval.budget import DEFAULT, MAX_SECONDS, Budget
 from ..eval.verify import Verification
 
 #: how long a verifier process may take to start (imports) before it is given up
@@ -198,7 +198,11 @@ class VerifierPool:
                         return
                     if worker is None:
                         worker = _Worker(self.env)
-                    res, alive = self._one(worker, jobs[i])
+                    try:
+                        res, alive = self._one(worker, jobs[i])
+                    except Exception as e:  # noqa: BLE001 - whatever one job does costs only that job
+                        why = f"could not be checked ({type(e).__name__}: {str(e)[:200]})"
+                        res, alive = JobResult(_refusal(jobs[i], why), DEFAULT, 0.0, None, why), False
                     if not alive:
                         worker.kill()
                         worker = None
@@ -237,8 +241,11 @@ class VerifierPool:
                    f"{(self.budget or DEFAULT).seconds:,.0f} s") if worker.proc.poll() is None else \
                 f"its verifier process {worker.ended()} while reading its run.json"
             return JobResult(_refusal(job, why), self.budget or DEFAULT, time.monotonic() - t0, None, why), False
-        budget = Budget.from_dict(first["budget"])
-        done = worker.read(t0 + budget.seconds)
+        try:
+            budget = Budget.from_dict(first["budget"])
+        except (KeyError, TypeError, ValueError):
+            budget = DEFAULT
+        done = worker.read(t0 + min(budget.seconds, MAX_SECONDS))
         seconds = time.monotonic() - t0
         if done is None or "result" not in done:
             if worker.proc.poll() is None:
@@ -381,10 +388,26 @@ def _serve() -> None:
     out = os.fdopen(os.dup(1), "w", buffering=1)  # the protocol's own channel: whatever a library prints goes to stderr
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    import pyarrow  # noqa: F401 - imported before the memory cap, as every job needs it
+    import importlib
 
-    from . import verdict  # noqa: F401
-    from ..eval import verify  # noqa: F401
+    import pyarrow
+
+    # everything a job loads is loaded before any job runs under a memory cap (mapping a library under the cap
+    # could fail as an ImportError rather than a MemoryError)
+    for name in ("pyarrow.parquet", "pyarrow.fs", "numpy.ma", "ssl", "shlex", "importlib.resources", "confusables",
+                 "g1bench.eval.verify", "g1bench.eval.runner", "g1bench.eval.policies", "g1bench.leaderboard.verdict",
+                 "g1bench.leaderboard.entry", "g1bench.leaderboard.identity", "g1bench.leaderboard.provenance",
+                 "g1bench.leaderboard.push"):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+    try:
+        from PIL import Image
+
+        Image.init()  # its format plugins, loaded on the first image otherwise
+    except ImportError:
+        pass
 
     try:
         pyarrow.set_cpu_count(1)
@@ -422,8 +445,14 @@ def _serve() -> None:
             except Exception as e:  # noqa: BLE001 - one job's unexpected failure is its verdict, not the process's
                 from ..core.files import clean_text
 
-                result = _refusal(job, f"could not be checked ({type(e).__name__}: "
-                                       f"{clean_text(e, keep_newlines=False)[:200]})")
+                if isinstance(e, (ImportError, OSError)) and ("map" in str(e) or "memory" in str(e).lower()):
+                    # a library that cannot be mapped under the cap: the memory budget, too
+                    over = (f"over its budget: verifying it needed more than {budget.memory_mb:,.0f} MB of memory "
+                            f"({budget.basis}); stopped")
+                    result, restart = None, True
+                else:
+                    result = _refusal(job, f"could not be checked ({type(e).__name__}: "
+                                           f"{clean_text(e, keep_newlines=False)[:200]})")
             finally:
                 _limit_memory(None)
             if result is None:

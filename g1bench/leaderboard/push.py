@@ -437,6 +437,13 @@ def _check_model_pr(args, store: Store) -> None:
     if args.model_repo is not None and args.model_repo != repo:
         raise PushRefused(f"--model-pr opens a pull request only on the model repo the run names ({repo}), not on "
                           f"{str(args.model_repo)[:100]!r}")
+    from .identity import CHECKED_HUB, hub_model, resolve_models
+
+    hub = hub_model(policy)
+    found = resolve_models([hub], endpoint=store.endpoint, token=store._token).get(f"{hub['repo']}@{hub['commit']}")
+    if found != CHECKED_HUB:
+        raise PushRefused(f"--model-pr: model not resolved: {hub['repo']} at commit {str(hub['commit'])[:40]} is not on "
+                          f"{store.endpoint} ({found})")
 
 
 def add_push_arguments(p) -> None:
