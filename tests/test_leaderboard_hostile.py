@@ -521,14 +521,15 @@ def test_a_store_without_baseline_entries_gets_overall_scores_from_baselines_com
     assert lb.suites["smoke-v2"]["baselines"] == "computed here" and lb.suites["smoke-v2"]["tiles"] == "bundled"
     # a pushed baseline entry stands for the computed one, and is checked against it
     push_run(smoke_runs["random"], store)
-    real = agg.computed_baselines
+    real = agg.cached_baselines
 
-    def off_by_one(suite, cache_root=None):
-        out = copy.deepcopy(real(suite, cache_root))
+    def off_by_one(suite_id, suite_hash, cache_root=None):  # as if this machine's random played otherwise
+        baselines, tiles = real(suite_id, suite_hash, cache_root)
+        out = copy.deepcopy(baselines)
         out["random"]["groups"]["swap/paper"]["mean"] += 1
-        return out
+        return out, tiles
 
-    monkeypatch.setattr(agg, "computed_baselines", off_by_one)
+    monkeypatch.setattr(agg, "cached_baselines", off_by_one)
     lb = aggregate(store, log=lambda line: None)
     assert [s["reason"] for s in lb.skipped] == [
         "it names g1bench's random baseline, but its swap/paper mean 0.0 differs from that baseline's 1.0 computed here"]

@@ -84,6 +84,19 @@ class Verification:
                 "notes": self.notes, "suite_id": self.suite_id, "suite_kind": self.suite_kind,
                 "steps_replayed": self.steps_replayed}
 
+    def to_data(self) -> dict[str, Any]:
+        """Everything, the run and results read included, as plain JSON data (what crosses a process boundary)."""
+        return {**self.to_dict(), "run": self.run, "results": self.results}
+
+    @classmethod
+    def from_data(cls, d: dict[str, Any]) -> "Verification":
+        """The Verification :meth:`to_data` describes."""
+        v = cls(str(d.get("run_dir", "")))
+        for k in ("ok", "complete", "problems", "notes", "suite_id", "suite_kind", "steps_replayed", "run", "results"):
+            if k in d:
+                setattr(v, k, d[k])
+        return v
+
 
 class _Stop(Exception):
     """Enough problems found (or one that makes further checks meaningless)."""
@@ -248,7 +261,7 @@ def _verify(v: Verification, run: dict[str, Any], results: dict[str, Any], logge
     for spec in episodes:
         recorded = logged.get(spec.episode_id, [])[: spec.steps]
         if recorded:
-            replayed[spec.episode_id] = _replay(v, spec, suite, recorded, frames_dir is not None, baseline)
+            replayed[spec.episode_id] = _replay_once(v, spec, suite, recorded, frames_dir is not None, baseline, recomputed)
     if frames_dir is not None:
         missing = {s["frame"] for steps in replayed.values() for s in steps if s.get("frame")} - \
             ({p.stem for p in frames_dir.glob("*.png")} if frames_dir.is_dir() else set())
@@ -376,6 +389,37 @@ def _replay(v: Verification, spec, suite: Suite, recorded: list[dict[str, Any]],
 
 
 _ENVS = threading.local()
+#: episodes replayed without a problem in this thread: {key of (suite, episode, records, rendering, baseline)}
+_REPLAYED = threading.local()
+
+
+def _replay_once(v: Verification, spec, suite: Suite, recorded: list[dict[str, Any]], frames: bool, baseline,
+                 suite_hash: str) -> list[dict[str, Any]]:
+    """:func:`_replay`, once per distinct episode: replaying is deterministic, so an episode whose records are
+    identical to ones that replayed without a problem here before (the same suite, rendering and baseline) replays
+    the same. A flood of copies of one run costs one replay."""
+    import hashlib
+
+    from ..core.hashing import canonical_json
+
+    seen = getattr(_REPLAYED, "keys", None)
+    if seen is None:
+        seen = _REPLAYED.keys = set()
+    try:
+        key = hashlib.sha256(canonical_json([suite_hash, spec.to_dict(), frames, baseline.describe() if baseline else None,
+                                             recorded]).encode()).digest()
+    except (TypeError, ValueError):
+        return _replay(v, spec, suite, recorded, frames, baseline)
+    if key in seen:
+        v.steps_replayed += len(recorded)
+        return list(recorded)
+    before = len(v.problems)
+    out = _replay(v, spec, suite, recorded, frames, baseline)
+    if len(v.problems) == before and len(out) == len(recorded):
+        if len(seen) >= 100_000:
+            seen.clear()
+        seen.add(key)
+    return out
 
 
 def _replay_env(spec, frames: bool):

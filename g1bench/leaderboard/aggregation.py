@@ -164,47 +164,90 @@ def tile_source(suite) -> str | None:
     return ", ".join(sorted(sources)) or None
 
 
+def _baselines_path(suite_id: str, suite_hash: str, cache_root: str | os.PathLike | None) -> Path:
+    return Path(cache_root if cache_root is not None else cache_dir()) / "leaderboard" / "baselines" / \
+        f"{suite_id}--{suite_hash}--{__version__}.json"
+
+
+def cached_baselines(suite_id: str, suite_hash: str, cache_root: str | os.PathLike | None = None
+                     ) -> tuple[dict[str, dict[str, Any]], str | None] | None:
+    """``(baselines, tile source)`` computed here before for that suite and hash, else None."""
+    from .identity import ANCHORS
+
+    path = _baselines_path(suite_id, suite_hash, cache_root)
+    try:
+        data = read_json(path) if path.is_file() else None
+    except FileFormatError:
+        return None
+    if isinstance(data, dict) and data.get("format") == BASELINES_VERSION and data.get("hash") == suite_hash and \
+            isinstance(data.get("baselines"), dict) and all(valid_summary(data["baselines"].get(a)) for a in ANCHORS):
+        tiles = data.get("tiles")
+        return data["baselines"], tiles if isinstance(tiles, str) else None
+    return None
+
+
 def computed_baselines(suite, cache_root: str | os.PathLike | None = None) -> dict[str, dict[str, Any]]:
     """``{"random": summary, "oracle": summary}``: g1bench's two anchors run on ``suite`` here (deterministic;
-    seconds), cached per suite hash and g1bench version."""
+    seconds), cached per suite hash and g1bench version (with the suite's tile source)."""
     import tempfile
 
     from ..eval.policies import OraclePolicy, RandomPolicy
+    from ..eval.rundir import read_run_json, read_steps_file
     from ..eval.runner import Runner
     from .entry import make_entry
     from .identity import ANCHORS
     from .verdict import summarize_entry
 
-    path = Path(cache_root if cache_root is not None else cache_dir()) / "leaderboard" / "baselines" / \
-        f"{suite.suite_id}--{suite.hash()}--{__version__}.json"
-    try:
-        data = read_json(path) if path.is_file() else None
-    except FileFormatError:
-        data = None
-    if isinstance(data, dict) and data.get("format") == BASELINES_VERSION and \
-            all(valid_summary(data.get("baselines", {}).get(a)) for a in ANCHORS):
-        return data["baselines"]
+    suite_hash = suite.hash()
+    hit = cached_baselines(suite.suite_id, suite_hash, cache_root)
+    if hit is not None:
+        return hit[0]
     out = {}
     with tempfile.TemporaryDirectory(prefix="g1bench-baseline-") as tmp:
         for name, policy in (("random", RandomPolicy(seed=ANCHORS["random"]["seed"])),
                              ("oracle", OraclePolicy(depth=ANCHORS["oracle"]["depth"]))):
             results = Runner(suite, policy, Path(tmp) / name, progress=False, save_frames=False).run()
-            from ..eval.rundir import read_run_json, read_steps_file
-
             run = read_run_json(Path(tmp) / name)
             steps, _ = read_steps_file(Path(tmp) / name / "steps.jsonl")
-            entry = make_entry(run, results, steps)
             summary = summarize_entry(f"{suite.suite_id}/{name} (computed by g1bench {__version__})", run, results, steps)
             summary["computed"] = True
-            summary["computed_entry_id"] = entry.entry_id  # the id this run would have as an entry
+            summary["computed_entry_id"] = make_entry(run, results, steps).entry_id  # its id as an entry
             out[name] = summary
     try:
+        path = _baselines_path(suite.suite_id, suite_hash, cache_root)
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, {"format": BASELINES_VERSION, "suite_id": suite.suite_id, "hash": suite.hash(),
-                            "baselines": out})
+        write_atomic(path, {"format": BASELINES_VERSION, "suite_id": suite.suite_id, "hash": suite_hash,
+                            "tiles": tile_source(suite), "baselines": out})
     except OSError:
         pass  # computed again next time
     return out
+
+
+def _prefetch_baselines(entry_ids: list[str], cache_root) -> "threading.Thread | None":
+    """Compute, while the entries are verified, the baselines of the built-in suites they name (their ids start
+    with the suite id): the aggregation then finds them cached."""
+    import threading
+
+    from ..eval.suites import SUITES, get_suite
+
+    suites = []
+    for suite_id in sorted({e.split("/", 1)[0] for e in entry_ids}):
+        name = suite_id.rsplit("-v", 1)[0]
+        if name in SUITES and get_suite(name).suite_id == suite_id:
+            suites.append(get_suite(name))
+    if not suites:
+        return None
+
+    def work() -> None:
+        for suite in suites:
+            try:
+                computed_baselines(suite, cache_root)
+            except Exception:  # noqa: BLE001 - computed (and any failure reported) after the verification
+                pass
+
+    t = threading.Thread(target=work, name="g1bench-baselines", daemon=True)
+    t.start()
+    return t
 
 
 def _means(summary: dict[str, Any]) -> dict[str, float]:
@@ -266,6 +309,7 @@ def aggregate(store: "Store | str | os.PathLike | None" = None, *, workers: int 
             skipped.append({"entry_id": ref.entry_id, "reason": v["reason"]})
     stats: dict[str, Any] = {"entries": len(refs), "verified": len(todo), "cached": 0, "workers": 0}
     t2 = time.perf_counter()
+    prefetch = _prefetch_baselines([ref.entry_id for ref, _ in todo], cache_root) if todo else None
     for (ref, key), v in zip(todo, _check_all(todo, workers, stats, budget)):
         verdicts.put(key, v)
         if v["ok"] and valid_summary(v.get("summary"), ref.entry_id):
@@ -274,6 +318,8 @@ def aggregate(store: "Store | str | os.PathLike | None" = None, *, workers: int 
             skipped.append({"entry_id": ref.entry_id, "reason": v.get("reason") or "its verdict is malformed"})
     verdicts.save()
     digests.save()
+    if prefetch is not None:
+        prefetch.join()
     t3 = time.perf_counter()
     baselines, tiles = _baselines(summaries, skipped, cache_root, log)
     t4 = time.perf_counter()
@@ -316,6 +362,7 @@ def _check_all(todo: list[tuple[EntryRef, str]], workers: int | None, stats: dic
     #: per entry verified now: [seconds, the verifier's peak memory in MB during it (None when it was stopped)]
     stats["checks"] = {ref.entry_id: [r.seconds, r.peak_rss_mb] for (ref, _), r in zip(todo, results)}
     stats["entry_seconds_max"] = max(r.seconds for r in results)
+    stats["verifier_cpu_s"] = sum(r.cpu_seconds or 0.0 for r in results)
     stats["over_budget"] = sum(1 for r in results if r.over_budget)
     return [r.result if isinstance(r.result, dict) and "ok" in r.result else
             {"version": VERDICT_VERSION, "g1bench": __version__, "ok": False, "reason": "its verdict is malformed",
@@ -332,12 +379,16 @@ def _baselines(summaries: list[dict[str, Any]], skipped: list[dict[str, str]], c
     tiles: dict[str, str | None] = {}
     for suite_id in sorted({s["suite_id"] for s in summaries}):
         first = next(s for s in summaries if s["suite_id"] == suite_id)
+        hit = cached_baselines(suite_id, first["suite_hash"], cache_root)  # computed here before: no suite to build
+        if hit is not None:
+            out[suite_id], tiles[suite_id] = hit
+            continue
         suite = builtin_suite_for(first["suite_name"], suite_id, first["suite_hash"])
         if suite is None:
             continue
-        tiles[suite_id] = tile_source(suite)
         try:
             out[suite_id] = computed_baselines(suite, cache_root)
+            tiles[suite_id] = tile_source(suite)
         except Exception as e:  # noqa: BLE001 - no baselines: the suite shows no overall score, with the reason
             log(f"the baselines of {suite_id} could not be computed: {type(e).__name__}: {text(e, 300)}")
     keep = []
@@ -836,5 +887,6 @@ def md_escape(value: Any, limit: int = 400) -> str:
 
 
 __all__ = ["aggregate", "Leaderboard", "VerdictCache", "verdict_cache_path", "paper_rows", "md_escape", "valid_summary",
-           "computed_baselines", "builtin_suite_for", "tile_source", "MEASURED", "BASELINE_KIND", "COPY_KIND",
+           "computed_baselines", "cached_baselines", "builtin_suite_for", "tile_source", "MEASURED", "BASELINE_KIND",
+           "COPY_KIND",
            "RATE_COLUMNS"]

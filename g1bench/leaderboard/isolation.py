@@ -45,15 +45,11 @@ _THREADS = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM
 # -- what crosses the pipe --------------------------------------------------------------------------------
 def verification_to_data(v: Verification) -> dict[str, Any]:
     """A :class:`Verification` as plain JSON data (everything, including the run and results read)."""
-    return {**v.to_dict(), "run": v.run, "results": v.results}
+    return v.to_data()
 
 
 def verification_from_data(d: dict[str, Any]) -> Verification:
-    v = Verification(str(d.get("run_dir", "")))
-    for k in ("ok", "complete", "problems", "notes", "suite_id", "suite_kind", "steps_replayed", "run", "results"):
-        if k in d:
-            setattr(v, k, d[k])
-    return v
+    return Verification.from_data(d)
 
 
 @dataclass
@@ -66,6 +62,8 @@ class JobResult:
     seconds: float
     peak_rss_mb: float | None = None
     over_budget: str | None = None
+    #: CPU seconds the verifier spent on the job (what a machine's load does not inflate)
+    cpu_seconds: float | None = None
 
 
 class _Worker:
@@ -254,8 +252,8 @@ class VerifierPool:
                 why = (f"its verifier process {worker.ended()} while verifying it (a budget of "
                        f"{budget.memory_mb:,.0f} MB of memory, {budget.basis})")
             return JobResult(_refusal(job, why), budget, seconds, None, why), False
-        return (JobResult(done["result"], budget, seconds, done.get("peak_rss_mb"), done.get("over_budget")),
-                not done.get("restart", False))
+        return (JobResult(done["result"], budget, seconds, done.get("peak_rss_mb"), done.get("over_budget"),
+                          done.get("cpu_s")), not done.get("restart", False))
 
 
 def verify_under_budget(run_dir: str | os.PathLike, *, check_frames: bool = False, builtin_only: bool = False,
@@ -371,9 +369,9 @@ def _run_job(job: dict[str, Any]) -> dict[str, Any]:
 
         return check_entry_paths(job["entry_id"], job["paths"], job.get("key"))
     if job["kind"] == "push":
-        from .push import push_job
+        from .verdict import check_run_entry
 
-        return push_job(job)
+        return check_run_entry(job)
     from ..eval.verify import verify_run
 
     v = verify_run(job["run_dir"], check_frames=bool(job.get("check_frames")))
@@ -396,8 +394,7 @@ def _serve() -> None:
     # could fail as an ImportError rather than a MemoryError)
     for name in ("pyarrow.parquet", "pyarrow.fs", "numpy.ma", "ssl", "shlex", "importlib.resources", "confusables",
                  "g1bench.eval.verify", "g1bench.eval.runner", "g1bench.eval.policies", "g1bench.leaderboard.verdict",
-                 "g1bench.leaderboard.entry", "g1bench.leaderboard.identity", "g1bench.leaderboard.provenance",
-                 "g1bench.leaderboard.push"):
+                 "g1bench.leaderboard.entry", "g1bench.leaderboard.identity", "g1bench.leaderboard.provenance"):
         try:
             importlib.import_module(name)
         except ImportError:
@@ -424,6 +421,7 @@ def _serve() -> None:
             continue
         job = json.loads(line)
         _reset_peak()
+        cpu0 = time.process_time()
         restart, over = False, None
         _limit_memory(DEFAULT.memory_mb)
         try:
@@ -459,7 +457,8 @@ def _serve() -> None:
                 result = _refusal(job, over)
         else:
             result = early
-        send({"result": result, "peak_rss_mb": _peak(), "over_budget": over, "restart": restart})
+        send({"result": result, "peak_rss_mb": _peak(), "over_budget": over, "restart": restart,
+              "cpu_s": time.process_time() - cpu0})
         if restart:  # after a failed allocation the process may hold odd state: the caller starts a new one
             return
 

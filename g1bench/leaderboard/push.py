@@ -172,41 +172,6 @@ def prepare_entry(run_dir: str | os.PathLike, workdir: str | os.PathLike, frames
     return EntryFiles(res["entry_id"], files, {}, {}, {}, shipped), v, res.get("verdict") or {}
 
 
-def push_job(job: dict[str, Any]) -> dict[str, Any]:
-    """In a verifier process: verify a snapshot, check what the leaderboard checks of it, and write its entry's
-    files to ``job["out"]``. Returns the verification, the entry id, its verdict and the frames it carries."""
-    from ..eval.verify import verify_run
-    from .entry import EntryError, entry_from_run_dir
-    from .isolation import verification_to_data
-    from .provenance import provenance_problem
-    from .verdict import VERDICT_VERSION, summarize_entry
-    from .. import __version__
-
-    v = verify_run(job["run_dir"], check_frames=bool(job.get("check_frames")))
-    out: dict[str, Any] = {"verification": verification_to_data(v)}
-    if not v.ok or refusal_reason(v, job.get("shown") or job["run_dir"]):
-        return out
-    try:
-        entry = entry_from_run_dir(job["run_dir"], frames=bool(job.get("check_frames")))
-    except EntryError as e:
-        out["refused"] = str(e)
-        return out
-    where = job.get("shown") or job["run_dir"]
-    problem = provenance_problem(entry.run, entry.results, entry.steps, v.suite_id.rsplit("-v", 1)[0])
-    if problem:
-        out["refused"] = f"{where}: {problem}"
-        return out
-    folder = Path(job["out"])
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, data in entry.files.items():
-        (folder / name).write_bytes(data)
-    summary = summarize_entry(entry.entry_id, entry.run, entry.results, entry.steps)
-    out.update(entry_id=entry.entry_id, frames=sorted(entry.frames),
-               verdict={"version": VERDICT_VERSION, "g1bench": __version__, "ok": True, "reason": None,
-                        "summary": summary})
-    return out
-
-
 def push_run(run_dir: str | os.PathLike, store: "Store | str | None" = None, *, frames: bool = False,
              log: Callable[[str], None] | None = None, budget: Any = None) -> PushResult:
     """Verify ``run_dir`` and add it to ``store`` (a :class:`Store` or what :func:`open_store` takes): its files

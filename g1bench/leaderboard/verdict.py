@@ -114,6 +114,41 @@ def check_entry(entry_id: str, files: Mapping[str, bytes]) -> dict[str, Any]:
     return {"version": VERDICT_VERSION, "g1bench": __version__, "ok": True, "reason": None, "summary": summary}
 
 
+def check_run_entry(job: dict[str, Any]) -> dict[str, Any]:
+    """What ``g1bench push`` asks of a verifier process: verify a run directory (its private snapshot), check what
+    the leaderboard checks of it, and write its entry's files to ``job["out"]``. Returns the verification (as data),
+    the entry id, its verdict and the frames it carries, or ``refused`` with the reason."""
+    from pathlib import Path
+
+    from ..eval.verify import verify_run
+    from .entry import EntryError, entry_from_run_dir
+    from .provenance import provenance_problem
+
+    v = verify_run(job["run_dir"], check_frames=bool(job.get("check_frames")))
+    out: dict[str, Any] = {"verification": v.to_data()}
+    if not v.ok or refusal_reason(v, job.get("shown") or job["run_dir"]):
+        return out
+    try:
+        entry = entry_from_run_dir(job["run_dir"], frames=bool(job.get("check_frames")))
+    except EntryError as e:
+        out["refused"] = str(e)
+        return out
+    where = job.get("shown") or job["run_dir"]
+    problem = provenance_problem(entry.run, entry.results, entry.steps, v.suite_id.rsplit("-v", 1)[0])
+    if problem:
+        out["refused"] = f"{where}: {problem}"
+        return out
+    folder = Path(job["out"])
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in entry.files.items():
+        (folder / name).write_bytes(data)
+    summary = summarize_entry(entry.entry_id, entry.run, entry.results, entry.steps)
+    out.update(entry_id=entry.entry_id, frames=sorted(entry.frames),
+               verdict={"version": VERDICT_VERSION, "g1bench": __version__, "ok": True, "reason": None,
+                        "summary": summary})
+    return out
+
+
 def check_entry_paths(entry_id: str, paths: Mapping[str, str], key: str | None = None) -> dict[str, Any]:
     """:func:`check_entry` on files given by path (what worker processes are sent). With ``key``, the files read
     must still be the ones the key was computed from (a verdict is cached under it)."""
@@ -197,4 +232,4 @@ def peak_rss_mb() -> float | None:
 
 
 __all__ = ["VERDICT_VERSION", "check_entry", "check_entry_paths", "refusal_reason", "summarize_entry", "peak_rss_mb",
-           "failed_verdict", "custom_suite_reason", "answers_fingerprint"]
+           "failed_verdict", "custom_suite_reason", "answers_fingerprint", "check_run_entry"]
