@@ -202,8 +202,11 @@ def computed_baselines(suite, cache_root: str | os.PathLike | None = None) -> di
     hit = cached_baselines(suite.suite_id, suite_hash, cache_root)
     if hit is not None:
         return hit[0]
+    from ..tiles import quiet_fallback
+
     out = {}
-    with tempfile.TemporaryDirectory(prefix="g1bench-baseline-") as tmp:
+    # the suite's tile source is shown with its table: no note about it while the baselines play
+    with tempfile.TemporaryDirectory(prefix="g1bench-baseline-") as tmp, quiet_fallback():
         for name, policy in (("random", RandomPolicy(seed=ANCHORS["random"]["seed"])),
                              ("oracle", OraclePolicy(depth=ANCHORS["oracle"]["depth"]))):
             results = Runner(suite, policy, Path(tmp) / name, progress=False, save_frames=False).run()
