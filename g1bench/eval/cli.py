@@ -302,9 +302,13 @@ def cmd_compare(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    from ..leaderboard.isolation import verify_under_budget
+    from ..leaderboard.isolation import VerifierError, verify_under_budget
 
-    v = verify_under_budget(args.run, check_frames=not args.no_frames)
+    try:
+        v = verify_under_budget(args.run, check_frames=not args.no_frames)
+    except VerifierError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(v.to_dict(), indent=2))
     else:

@@ -60,13 +60,14 @@ def cmd_leaderboard(args) -> int:
 
     from ..core.files import clean_text
     from .aggregation import aggregate
+    from .isolation import VerifierError
     from .store import StoreError
 
     try:
         lb = aggregate(args.repo, workers=args.workers, cache=not args.no_cache,
                        log=lambda line: print(f"note: {line}", file=sys.stderr))
         out = lb.export(args.format, args.suite)
-    except (StoreError, ValueError) as e:
+    except (StoreError, ValueError, VerifierError) as e:
         print(f"error: {clean_text(e, keep_newlines=False)}", file=sys.stderr)
         return 2
     if args.output:

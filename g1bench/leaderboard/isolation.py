@@ -28,9 +28,9 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from ..eval.budget import DEFAULT, MAX_SECONDS, Budget
 from ..eval.verify import Verification
@@ -40,6 +40,10 @@ START_SECONDS = 120.0
 #: environment of a verifier process: one thread per library (the budget is per process, and threads each
 #: reserve address space)
 _THREADS = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")}
+
+
+class VerifierError(RuntimeError):
+    """No verifier process could be started (the message says why); nothing about any run or entry."""
 
 
 # -- what crosses the pipe --------------------------------------------------------------------------------
@@ -70,15 +74,20 @@ class _Worker:
     """One verifier process and the line protocol over its pipes."""
 
     def __init__(self, env: dict[str, str]):
-        self.proc = subprocess.Popen([sys.executable, "-m", "g1bench.leaderboard.isolation"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+        try:
+            self.proc = subprocess.Popen([sys.executable, "-m", "g1bench.leaderboard.isolation"], stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+        except OSError as e:
+            raise VerifierError(f"cannot start a verifier process ({sys.executable}): {e.strerror or e}") from None
         self.buf = b""
         self.sel = selectors.DefaultSelector()
         self.sel.register(self.proc.stdout, selectors.EVENT_READ)
         line = self.read(time.monotonic() + START_SECONDS)
         if line is None or line.get("ready") is not True:
+            why = self.ended()
             self.kill()
-            raise RuntimeError("a verifier process did not start")
+            raise VerifierError(f"a verifier process did not start ({why}); try `{sys.executable} -m "
+                                "g1bench.leaderboard.isolation` to see why")
 
     def send(self, job: dict[str, Any]) -> bool:
         try:
@@ -472,4 +481,5 @@ if __name__ == "__main__":
     _serve()
 
 
-__all__ = ["verify_under_budget", "VerifierPool", "JobResult", "verification_to_data", "verification_from_data"]
+__all__ = ["verify_under_budget", "VerifierPool", "VerifierError", "JobResult", "verification_to_data",
+           "verification_from_data"]

@@ -353,12 +353,14 @@ def cmd_push(args) -> int:
         print(f"error: {clean_text(msg, keep_newlines=False)}", file=sys.stderr)
         return 2
 
+    from .isolation import VerifierError
+
     try:
         store = open_store(args.repo)
         if args.model_pr:  # refuse before writing anything
             _check_model_pr(args, store)
         res = push_run(args.run, store, frames=args.frames)
-    except (PushRefused, StoreError) as e:
+    except (PushRefused, StoreError, VerifierError) as e:
         return fail(str(e))
     what = "pushed" if res.changed else "unchanged (already in the store)"
     print(f"{what}: {res.entry_id} -> {res.store}" + (f" (commit {res.commit[:12]})" if res.commit and res.changed else ""))
@@ -369,7 +371,7 @@ def cmd_push(args) -> int:
     if args.model_pr:
         try:
             pr = open_model_pr(store, res.entry_id, args.model_repo)
-        except (PushRefused, StoreError) as e:
+        except (PushRefused, StoreError, VerifierError) as e:
             return fail(str(e))
         print(f"opened a pull request on {pr['model_repo']}: {pr['pr_url']} (adds {pr['path']}: a community result, "
               "verified by replay)")

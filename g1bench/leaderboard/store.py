@@ -35,9 +35,9 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
-from ..core.files import FILE_MODE, FileFormatError, read_bytes, read_json, write_atomic
+from ..core.files import FILE_MODE, FileFormatError, read_json, write_atomic
 from .entry import (ENTRIES_DIR, ENTRY_FILES, ENTRY_ID, RUN_FILE, EntryError, EntryFiles, file_limit, frame_path,
                     read_entry_dir, read_entry_files, read_sized, write_run_dir)
 from .identity import is_repo_id
