@@ -363,7 +363,7 @@ def test_local_store_push_refuse_aggregate_and_fetch(smoke_runs, tmp_path, monke
         "incomplete": f"is incomplete (0/8 episodes of smoke-v2): finish it with `g1bench eval --resume -o "
                       f"{smoke_runs['incomplete']}`",
         "shard": "is shard 0/2 of smoke-v2: join the shards with `g1bench merge`",
-        "mystery": "uses the suite mystery-v2, not a built-in one,: the leaderboard takes the built-in suites only",
+        "mystery": "uses the suite mystery-v2, which is not a built-in one: the leaderboard takes the built-in suites only",
         "custom": "uses the custom suite custom-swap-paper-e1-s3-seed0-v1: the leaderboard takes the built-in suites only",
     }
     for name, reason in refusals.items():

@@ -127,8 +127,8 @@ def test_push_refuses_bad_runs_and_repushing_makes_no_commit(hub, pushed, smoke_
         "answer": f"error: {smoke_runs['answer']} does not verify: {smoke_runs['answer_reason']}",
         "incomplete": f"error: {smoke_runs['incomplete']} is incomplete (",
         "shard": f"error: {smoke_runs['shard']} is shard 0/2 of smoke-v2: join the shards with `g1bench merge`",
-        "mystery": f"error: {smoke_runs['mystery']} uses the suite mystery-v2, not a built-in one,: the leaderboard takes "
-                   "the built-in suites only",
+        "mystery": f"error: {smoke_runs['mystery']} uses the suite mystery-v2, which is not a built-in one: the "
+                   "leaderboard takes the built-in suites only",
     }
     for name, r in zip(bad, out[2:7]):
         lines = error_lines(r)

@@ -324,7 +324,7 @@ def test_submit_refuses_with_the_reason(fresh, tmp_path):
     with pytest.raises(KeyboardInterrupt):
         make_run(runs / "incomplete", "smoke", Interrupting(RandomPolicy(), after=3))
     mystery = unknown_suite(t["new"], runs / "mystery")
-    for run, words in ((shard, "shard"), (runs / "incomplete", "incomplete"), (mystery, "unknown suite")):
+    for run, words in ((shard, "shard"), (runs / "incomplete", "incomplete"), (mystery, "not a built-in one")):
         res = sub.submit(str(zip_folder(run, tmp_path / f"{run.name}.zip")))
         assert res.message.startswith(f"**Refused**: {run.name} ") and words in res.message, res.message
         assert "submissions" not in res.message   # the Space's scratch path is not shown

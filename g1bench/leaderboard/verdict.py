@@ -26,7 +26,8 @@ def custom_suite_reason(where: str, suite_id: str) -> str:
     """Why the leaderboard does not take a run of a custom suite."""
     from ..eval.suites import SUITES
 
-    what = f"the custom suite {suite_id}" if suite_id.startswith("custom-") else f"the suite {suite_id}, not a built-in one,"
+    what = f"the custom suite {suite_id}" if suite_id.startswith("custom-") else \
+        f"the suite {suite_id}, which is not a built-in one"
     return f"{where} uses {what}: the leaderboard takes the built-in suites only ({', '.join(SUITES)})"
 
 
