@@ -227,7 +227,7 @@ def _verify(v: Verification, run: dict[str, Any], results: dict[str, Any], logge
         _fail(v, f"unknown suite {suite.suite_id!r}: not a built-in suite ({', '.join(SUITES)}) nor a custom one", True)
 
     # -- the run's slice of the suite and the policy -----------------------------------------------
-    from .runner import build_results, shard_episodes
+    from .runner import shard_episodes
 
     shard = run.get("shard")
     if shard != prov.get("shard"):
@@ -258,10 +258,13 @@ def _verify(v: Verification, run: dict[str, Any], results: dict[str, Any], logge
             _fail(v, f"{STEPS_FILE}: {spec.episode_id} has {len(logged[spec.episode_id])} steps, but the suite gives it "
                      f"{spec.steps}")
     replayed: dict[str, list[dict[str, Any]]] = {}
+    keys: list[bytes | None] = []
     for spec in episodes:
         recorded = logged.get(spec.episode_id, [])[: spec.steps]
         if recorded:
-            replayed[spec.episode_id] = _replay_once(v, spec, suite, recorded, frames_dir is not None, baseline, recomputed)
+            replayed[spec.episode_id], key = _replay_once(v, spec, suite, recorded, frames_dir is not None, baseline,
+                                                          recomputed)
+            keys.append(None if key is None else spec.episode_id.encode() + b"\0" + key)
     if frames_dir is not None:
         missing = {s["frame"] for steps in replayed.values() for s in steps if s.get("frame")} - \
             ({p.stem for p in frames_dir.glob("*.png")} if frames_dir.is_dir() else set())
@@ -272,8 +275,7 @@ def _verify(v: Verification, run: dict[str, Any], results: dict[str, Any], logge
         return
 
     # -- recompute every figure --------------------------------------------------------------------
-    meta = {"suite": suite.to_dict(), "policy": run["policy"], "shard": shard, "start_time": prov["start_time"]}
-    again = build_results(suite, meta, episodes, replayed, end_time=prov["end_time"])
+    again = _figures(suite, recomputed, run, shard, prov, episodes, replayed, keys)
     for key in ("complete", "episodes_done", "episodes_total"):
         if again[key] != results[key]:
             _fail(v, f"results.json {key}: recorded {results[key]!r}, the step log gives {again[key]!r}")
@@ -393,11 +395,39 @@ _ENVS = threading.local()
 _REPLAYED = threading.local()
 
 
+def _figures(suite: Suite, suite_hash: str, run: dict[str, Any], shard, prov: dict[str, Any], episodes,
+             replayed: dict[str, list[dict[str, Any]]], keys: list[bytes | None]) -> dict[str, Any]:
+    """What ``results.json`` must say, recomputed from the replayed log (:func:`build_results`), once per distinct
+    set of episode records: the figures depend only on the suite, the episodes of the run and their records."""
+    import hashlib
+
+    from .runner import build_results
+
+    memo = getattr(_REPLAYED, "figures", None)
+    if memo is None:
+        memo = _REPLAYED.figures = {}
+    key = None
+    if None not in keys:
+        key = hashlib.sha256(b"\x1e".join([suite_hash.encode(), json.dumps([e.episode_id for e in episodes]).encode(),
+                                            *keys])).digest()
+        hit = memo.get(key)
+        if hit is not None:
+            return {**hit, "provenance": {"env_versions": suite.env_versions()}}
+    meta = {"suite": suite.to_dict(), "policy": run["policy"], "shard": shard, "start_time": prov["start_time"]}
+    again = build_results(suite, meta, episodes, replayed, end_time=prov["end_time"])
+    if key is not None:
+        if len(memo) >= 10_000:
+            memo.clear()
+        memo[key] = {k: again[k] for k in ("complete", "episodes_done", "episodes_total", "results")}
+    return again
+
+
 def _replay_once(v: Verification, spec, suite: Suite, recorded: list[dict[str, Any]], frames: bool, baseline,
-                 suite_hash: str) -> list[dict[str, Any]]:
+                 suite_hash: str) -> tuple[list[dict[str, Any]], bytes | None]:
     """:func:`_replay`, once per distinct episode: replaying is deterministic, so an episode whose records are
     identical to ones that replayed without a problem here before (the same suite, rendering and baseline) replays
-    the same. A flood of copies of one run costs one replay."""
+    the same. A flood of copies of one run costs one replay. Returns the replayed records and the episode's key
+    (None when it has none)."""
     import hashlib
 
     from ..core.hashing import canonical_json
@@ -409,17 +439,17 @@ def _replay_once(v: Verification, spec, suite: Suite, recorded: list[dict[str, A
         key = hashlib.sha256(canonical_json([suite_hash, spec.to_dict(), frames, baseline.describe() if baseline else None,
                                              recorded]).encode()).digest()
     except (TypeError, ValueError):
-        return _replay(v, spec, suite, recorded, frames, baseline)
+        return _replay(v, spec, suite, recorded, frames, baseline), None
     if key in seen:
         v.steps_replayed += len(recorded)
-        return list(recorded)
+        return list(recorded), key
     before = len(v.problems)
     out = _replay(v, spec, suite, recorded, frames, baseline)
     if len(v.problems) == before and len(out) == len(recorded):
         if len(seen) >= 100_000:
             seen.clear()
         seen.add(key)
-    return out
+    return out, key
 
 
 def _replay_env(spec, frames: bool):
