@@ -7,8 +7,8 @@
 The folder is a g1bench results store (``g1bench.leaderboard.store.LocalStore``):
 
 * ``entries/paper-v2/{random,oracle}--<hash>/``: g1bench's own baselines on the ``paper`` suite (``g1bench eval
-  --model random|oracle --suite paper``), verified and added with ``Store.add_run``; they anchor the overall
-  score (0 = random, 100 = oracle);
+  --model random|oracle --suite paper``), verified and added with ``push_run``; the aggregator computes the same two itself to
+  anchor the overall score (0 = random, 100 = oracle), and checks these against them;
 * ``README.md``: the card, with the ``results`` / ``steps`` / per-task ``configs`` and the current standings;
 * ``eval.yaml``: the Hub benchmark declaration (task ``overall`` and one task per game of the paper suite);
 * ``suites/paper-v2/*.parquet``: the episodes each benchmark task evaluates on;
@@ -35,7 +35,7 @@ def baselines(store, rebuild: bool) -> None:
     from g1bench.eval.policies import get_policy
     from g1bench.eval.runner import Runner
     from g1bench.eval.suites import get_suite
-    from g1bench.leaderboard import aggregate
+    from g1bench.leaderboard import aggregate, push_run
 
     suite = get_suite("paper")
     have = {e["anchor"] for e in aggregate(store, log=print).entries
@@ -49,7 +49,7 @@ def baselines(store, rebuild: bool) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             run = Path(tmp) / name
             Runner(suite, get_policy(name), run, progress=False, save_frames=False).run()
-            res = store.add_run(run)
+            res = push_run(run, store)
         print(f"{'added' if res.changed else 'kept'} {res.entry_id}")
 
 

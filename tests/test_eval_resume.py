@@ -271,3 +271,27 @@ def test_shards_merge_into_a_run_equal_to_an_unsharded_one(tmp_path):
     assert mixed.returncode == 2 and "only shards of one run can be merged" in mixed.stderr
     bad = _cli("eval", *args, "--shard", "3/3", "-o", str(tmp_path / "never"))
     assert bad.returncode == 2 and "0 <= I < N" in bad.stderr and not (tmp_path / "never").exists()
+
+
+def test_a_directory_killed_while_being_created_is_taken_by_eval_and_resume(tmp_path):
+    """A kill while eval creates its run directory leaves the lock, an empty frames/ and a temp file: neither
+    `eval` nor `eval --resume` used to take it. Both start the run there now."""
+    args = ["--model", "random", "--games", "swap", "--episodes", "1", "--steps", "2", "--quiet"]
+    for i, resume in enumerate(([], ["--resume"])):
+        out = tmp_path / f"wedged{i}"
+        (out / "frames").mkdir(parents=True)
+        (out / ".lock").write_text("12345\n")
+        (out / ".run.json.abc123.tmp").write_text('{"half": ')
+        done = _cli("eval", *args, *resume, "-o", str(out))
+        assert done.returncode == 0, done.stderr
+        assert load(out)["complete"] and (out / "run.json").is_file()
+    bare = tmp_path / "bare"
+    (bare / "frames").mkdir(parents=True)
+    (bare / ".lock").write_text("")
+    alone = _cli("eval", "--resume", "-o", str(bare))
+    assert alone.returncode == 2 and alone.stderr == (f"error: --model is required: {bare} holds no run yet (it was "
+                                                      "stopped while being created); give the model and suite options "
+                                                      "to start it there\n")
+    (bare / "frames" / "x.png").write_bytes(b"png")  # a frame: something was run here, it is not taken
+    again = _cli("eval", *args, "-o", str(bare))
+    assert again.returncode == 2 and "is not empty; pass --resume" in again.stderr

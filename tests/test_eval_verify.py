@@ -124,16 +124,25 @@ def test_steps_added_beyond_the_suite_are_refused(good_run, tmp_path):
     last = json.loads(lines[-1])
     extra = [json.dumps({**last, "step": last["step"] + k}) for k in (1, 2)]
     (run / "steps.jsonl").write_text("\n".join(lines + extra) + "\n")
-    v = verify_run(run)
-    assert not v.ok and v.problems == [f"steps.jsonl: {last['episode_id']} has 10 steps, but the suite gives it 8"]
+    v = verify_run(run)  # the reader stops at the first step past the suite's budget: no further line is read
+    assert not v.ok and v.problems == [f"{run / 'steps.jsonl'}:{len(lines) + 1}: {last['episode_id']} step 8: beyond "
+                                       "the 8 steps its suite gives this episode"]
 
 
 TYPE_EDITS = [
     ("game_index", "x", "game_index must be an integer >= 0, got 'x'"),
     ("score_delta", None, "score_delta must be a number, got None"),
-    ("latency_s", 10 ** 400, f"latency_s must be a non-negative number or null, got {str(10 ** 400)[:57]}..."),
+    ("latency_s", 10 ** 400, "latency_s must be a non-negative number or null (at most 86,400 seconds per step), got "
+                              f"{str(10 ** 400)[:57]}..."),
     ("valid", 1, "valid must be true or false, got 1"),
-    ("extra", {"cost_usd": "free"}, "extra must be an object (with a non-negative cost_usd or none), got {'cost_usd': 'free'}"),
+    ("extra", {"cost_usd": "free"}, "extra must be an object (with a non-negative cost_usd or none; at most 65,536 bytes "
+                                    "of JSON and $1,000 per step), got {'cost_usd': 'free'}"),
+    ("input_tokens", 10 ** 400, "input_tokens must be a non-negative integer or null (at most 10,000,000 per step), got "
+                                f"{str(10 ** 400)[:57]}..."),
+    ("output_tokens", 10 ** 30, "output_tokens must be a non-negative integer or null (at most 10,000,000 per step), "
+                                f"got {10 ** 30}"),
+    ("answer", {"move": 1}, "answer must be text of at most 262,144 bytes of JSON (longer answers are stored cut), an "
+                            "integer, a list of at most 64 integers, or null, got {'move': 1}"),
 ]
 
 
@@ -289,3 +298,112 @@ def test_the_published_json_schema_is_current():
 def test_the_json_schema_accepts_a_real_results_file(good_run):
     jsonschema = pytest.importorskip("jsonschema")
     jsonschema.validate(json.loads((good_run / "results.json").read_text()), json_schema())
+
+
+# -- bounded step records: the writer and the reader agree --------------------------------------------------
+def test_a_huge_answer_is_stored_cut_judged_a_parse_error_and_the_run_verifies_and_resumes(tmp_path):
+    """A model that answers a few MB of NULs or newlines (6x and 2x their size as JSON): the record holds the
+    answer cut to MAX_ANSWER_BYTES of JSON with its real length, the step is a parse error saying so, and the
+    run finishes, verifies and resumes (before, the line was longer than the reader accepts: a wedged run)."""
+    from g1bench.eval.policies import Answer, Policy
+    from g1bench.eval.rundir import MAX_LINE_BYTES, read_steps_file
+    from g1bench.eval.steps import MAX_ANSWER_BYTES, too_long
+
+    class Flood(Policy):
+        name, needs_frames = "flood", False
+
+        def act(self, turns):
+            return [Answer("\x00" * 3_000_000 if t.step % 2 == 0 else "\n" * 9_000_000, latency_s=0.1) for t in turns]
+
+    suite = custom_suite(["2048", "swap"], episodes=1, steps=3, warmup=0)
+    out = tmp_path / "flood"
+    Runner(suite, Flood(), out, progress=False, save_frames=False).run()
+    lines = (out / "steps.jsonl").read_bytes().splitlines()
+    assert len(lines) == 6 and max(len(x) for x in lines) < MAX_ANSWER_BYTES + 8192 < MAX_LINE_BYTES
+    recs = [json.loads(x) for x in lines]
+    for r in recs:
+        n = 3_000_000 if r["step"] % 2 == 0 else 9_000_000
+        assert r["answer_chars"] == n and len(json.dumps(r["answer"])) <= MAX_ANSWER_BYTES
+        assert r["parse_error"] == too_long(n) and list(r)[-1] == "answer_chars"
+    assert [r["valid"] for r in recs if r["episode_id"].startswith("swap")] == [False] * 3
+    assert verify_run(out).ok
+    (out / "steps.jsonl").write_bytes(b"\n".join(lines[:4]) + b"\n")  # as after a kill: resume finishes it
+    Runner(suite, Flood(), out, resume=True, progress=False, save_frames=False).run()
+    assert sum(len(v) for v in read_steps_file(out / "steps.jsonl")[0].values()) == 6 and verify_run(out).ok
+    # a record whose answer is longer than a record holds (edited by hand) is refused naming the step
+    edit_step(out / "steps.jsonl", 0, lambda r: (r.pop("answer_chars"), r.update(answer="x" * (MAX_ANSWER_BYTES + 1))))
+    assert "step 0: answer must be text of at most 262,144 bytes of JSON" in verify_run(out).problems[0]
+
+
+def test_oversized_backend_details_keep_only_the_cost():
+    from g1bench.eval.steps import MAX_EXTRA_BYTES, fit_extra
+
+    assert fit_extra({"cost_usd": 0.5, "finish": "stop"}) == {"cost_usd": 0.5, "finish": "stop"}
+    big = fit_extra({"cost_usd": 0.5, "log": "y" * (MAX_EXTRA_BYTES + 1)})
+    assert big == {"dropped": "backend details larger than 65,536 bytes of JSON", "cost_usd": 0.5}
+
+
+def test_a_second_record_of_a_step_is_refused_even_when_it_agrees(good_run, tmp_path):
+    """One record per answered (episode, step): a conflicting duplicate used to verify (the first won)."""
+    run = copy_run(good_run, tmp_path / "run")
+    lines = (run / "steps.jsonl").read_text().splitlines()
+    for dup in (lines[0], json.dumps({**json.loads(lines[0]), "answer": "<answer> 3 </answer>"})):
+        (run / "steps.jsonl").write_text("\n".join([lines[0], dup] + lines[1:]) + "\n")
+        assert verify_run(run).problems == [f"{run / 'steps.jsonl'}:2: 2048/paper/0 step 0: a second record of this "
+                                            "step (a step log holds one record per answered step)"]
+
+
+BAD_BASELINES = [
+    ({"policy": "oracle", "backend": "builtin", "depth": "2"}, "takes depth as an integer from 1 to 3, got '2'"),
+    ({"policy": "oracle", "backend": "builtin", "depth": None}, "takes depth as an integer from 1 to 3, got None"),
+    ({"policy": "oracle", "backend": "builtin", "depth": 6}, "takes depth as an integer from 1 to 3, got 6"),
+    ({"policy": "random", "backend": "builtin", "seed": "x"}, "takes seed as an integer from 0 to 2**63-1, got 'x'"),
+    ({"policy": "random", "backend": "builtin", "seed": -1}, "takes seed as an integer from 0 to 2**63-1, got -1"),
+]
+
+
+@pytest.mark.parametrize("policy,msg", BAD_BASELINES, ids=[f"{p['policy']}-{list(p)[-1]}={p[list(p)[-1]]!r}"
+                                                          for p, _ in BAD_BASELINES])
+def test_bad_baseline_settings_get_one_error_line_before_any_replay(tmp_path, policy, msg):
+    """An oracle of depth 6 used to hang verify (and the leaderboard); depth "2" or seed "x" ended in a traceback."""
+    suite = custom_suite(["2048"], episodes=1, steps=2)
+    run = tmp_path / "run"
+    Runner(suite, RandomPolicy(), run, progress=False, save_frames=False).run()
+    for name in ("run.json", "results.json"):
+        edit_json(run / name, lambda d: (d if name == "run.json" else d["provenance"]).update(policy=policy))
+    assert verify_run(run).problems == [f"run.json policy: the built-in baseline {policy['policy']!r} {msg}"]
+    out = subprocess.run([sys.executable, "-m", "g1bench.cli", "verify", str(run)], env=ENV, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 1 and "Traceback" not in out.stderr and msg in out.stdout, out.stderr
+    settings = {k: v for k, v in policy.items() if k not in ("policy", "backend")}
+    with pytest.raises(ValueError) as e:  # the classes refuse the same settings
+        (OraclePolicy if policy["policy"] == "oracle" else RandomPolicy)(**settings)
+    assert str(e.value) == f"the built-in baseline {policy['policy']!r} {msg}"
+
+
+def test_a_suite_declaring_more_work_than_any_budget_is_refused_by_arithmetic(good_run, tmp_path):
+    """A custom suite whose record declares a billion warm-up moves or steps used to hang verify; now it is
+    refused from the record's numbers, before an env is built or a step replayed."""
+    import time
+
+    for field, value in (("warmup", 10 ** 9), ("steps", 10 ** 9)):
+        run = copy_run(good_run, tmp_path / field)
+        edit_json(run / "run.json", lambda d: d["suite"]["episodes"][0].update({field: value}))
+        t = time.perf_counter()
+        v = verify_run(run)
+        assert time.perf_counter() - t < 5
+        assert len(v.problems) == 1 and v.problems[0].startswith("run.json: suite custom-2048+swap+shisensho-paper-e2-s8-seed0-v1 "
+                                                                  "declares "), v.problems
+        assert "more than the largest (3,600 s, 4,096 MB); refused without replaying it" in v.problems[0]
+
+
+def test_a_step_log_larger_than_its_suite_can_write_is_refused_without_reading_it(good_run, tmp_path):
+    from g1bench.eval.budget import max_log_bytes, suite_work
+
+    run = copy_run(good_run, tmp_path / "run")
+    limit = max_log_bytes(suite_work(json.loads((run / "run.json").read_text())["suite"]))
+    with open(run / "steps.jsonl", "ab") as f:
+        f.truncate(limit + 1)  # sparse: a huge file that costs no disk
+    v = verify_run(run)
+    assert v.problems[0].startswith(f"steps.jsonl is {(limit + 1) / 2 ** 20:,.1f} MB: more than the ")
+    assert v.problems[0].endswith("(128 KiB per step on average); refused without reading it")

@@ -52,6 +52,14 @@ class FakeVLM(Policy):
                 "sampling": {"temperature": 0.0}}
 
 
+class ServedVLM(FakeVLM):
+    """The same answers, described as a model behind a remote OpenAI-compatible API (any name is its name)."""
+
+    def describe(self) -> dict[str, Any]:
+        return {"policy": self.name, "backend": "openai", "base_url": "https://api.example.com/v1",
+                "model": {"model": self.name, "source": "server"}, "sampling": {"temperature": 0.0}}
+
+
 class Interrupting(Policy):
     """Answers like ``inner`` and interrupts the run on its ``after``-th call (an incomplete run)."""
 
@@ -327,26 +335,26 @@ def test_eval_yaml_and_eval_results_follow_the_hub_format():
 
 # -- the local store: push, refusals, corrupt entries, aggregation ------------------------------------------
 def test_local_store_push_refuse_aggregate_and_fetch(smoke_runs, tmp_path, monkeypatch):
-    from g1bench.leaderboard import PushRefused, aggregate, open_store
-    from g1bench.leaderboard import aggregation as agg_mod
+    from g1bench.leaderboard import PushRefused, aggregate, open_store, push_run
+    from g1bench.leaderboard.isolation import VerifierPool
     from g1bench.leaderboard.store import LocalStore
 
     store = open_store(str(tmp_path / "store"))
     assert isinstance(store, LocalStore)
     pushed = {}
     for name in ("random", "oracle", "good", "weak"):
-        res = store.add_run(smoke_runs[name], frames=name == "good")
+        res = push_run(smoke_runs[name], store, frames=name == "good")
         assert res.changed and res.entry_id.startswith("smoke-v3/")
         pushed[name] = res.entry_id
     assert pushed["good"].startswith("smoke-v3/acme-vlm-7b--")
     folder = store.root / "entries" / pushed["random"]
     stamp = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
-    again = store.add_run(smoke_runs["random"])  # the same run: nothing written
+    again = push_run(smoke_runs["random"], store)  # the same run: nothing written
     assert again.entry_id == pushed["random"] and not again.changed
     assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == stamp
     # the verdicts reached when pushing are found by content: aggregating here replays nothing
     with monkeypatch.context() as m:
-        m.setattr(agg_mod, "check_entry_paths", lambda *a: pytest.fail("re-verified a run verified at push"))
+        m.setattr(VerifierPool, "run", lambda *a, **k: pytest.fail("re-verified a run verified at push"))
         assert len(aggregate(store, log=lambda line: None).entries) == 4
 
     refusals = {
@@ -355,12 +363,12 @@ def test_local_store_push_refuse_aggregate_and_fetch(smoke_runs, tmp_path, monke
         "incomplete": f"is incomplete (0/8 episodes of smoke-v3): finish it with `g1bench eval --resume -o "
                       f"{smoke_runs['incomplete']}`",
         "shard": "is shard 0/2 of smoke-v3: join the shards with `g1bench merge`",
-        "mystery": "unknown suite 'mystery-v3': not a built-in suite",
+        "mystery": "uses the suite mystery-v3, which is not a built-in one: the leaderboard takes the built-in suites only",
         "custom": "uses the custom suite custom-swap-paper-e1-s3-seed0-v1: the leaderboard takes the built-in suites only",
     }
     for name, reason in refusals.items():
         with pytest.raises(PushRefused) as e:
-            store.add_run(smoke_runs[name])
+            push_run(smoke_runs[name], store)
         assert reason in str(e.value) and "\n" not in str(e.value), (name, str(e.value))
     assert len(store.entries()) == 4
 
@@ -414,14 +422,13 @@ def test_local_store_push_refuse_aggregate_and_fetch(smoke_runs, tmp_path, monke
     assert {r["kind"] for r in paper} == {"reported in the paper"} and len(paper) == 8
 
     # a second aggregation with nothing new verifies nothing (verdicts cached by content)
-    calls = []
     with monkeypatch.context() as m:
-        m.setattr(agg_mod, "check_entry_paths", lambda *a: calls.append(a) or pytest.fail("re-verified"))
+        m.setattr(VerifierPool, "run", lambda *a, **k: pytest.fail("re-verified"))
         lb2 = aggregate(store, log=lambda line: None)
-    assert calls == [] and lb2.rows == lb.rows and lb2.skipped == lb.skipped
-    # verifier processes (python -m g1bench.leaderboard.verdict) reach the same verdicts
+    assert lb2.stats["verified"] == 0 and lb2.rows == lb.rows and lb2.skipped == lb.skipped
+    # two verifier processes (python -m g1bench.leaderboard.isolation) reach the same verdicts
     lb3 = aggregate(store, cache=False, workers=2, log=lambda line: None)
-    assert lb3.stats["workers"] == 2 and lb3.stats["verified"] == 7 and len(lb3.stats["worker_peak_rss_mb"]) == 2
+    assert lb3.stats["workers"] == 2 and lb3.stats["verified"] == 7 and 0 < lb3.stats["verifier_peak_rss_mb"] < 1024
     assert lb3.rows == lb.rows and lb3.skipped == lb.skipped
 
     # an entry comes back as a run directory that verifies, frames included
@@ -470,12 +477,12 @@ def test_the_cli_pushes_refuses_and_exports(smoke_runs, tmp_path, capsys):
 
 
 def test_entry_text_is_plain_and_escaped(smoke_runs, tmp_path):
-    from g1bench.leaderboard import aggregate, open_store
+    from g1bench.leaderboard import aggregate, open_store, push_run
 
-    nasty = "<img src=x onerror=alert(1)>|[click](http://evil.example)\x1b[31m"
-    run = make_run(tmp_path / "nasty", "smoke", FakeVLM(nasty, skill=0.5), save_frames=False)
+    nasty = "<img src=x onerror=alert(1)>|[click](http://evil.example)"
+    run = make_run(tmp_path / "nasty", "smoke", ServedVLM(nasty, skill=0.5), save_frames=False)
     store = open_store(str(tmp_path / "s"))
-    res = store.add_run(run)
+    res = push_run(run, store)
     assert "/" in res.entry_id and ".." not in res.entry_id and "<" not in res.entry_id
     lb = aggregate(store, log=lambda line: None)
     row = lb.table("smoke")[0]
@@ -484,21 +491,28 @@ def test_entry_text_is_plain_and_escaped(smoke_runs, tmp_path):
     assert "<img" not in md and "](http" not in md and "\x1b" not in md
     assert "&lt;img src=x onerror=alert\\(1\\)&gt;\\|\\[click\\]\\(http://evil.example\\)" in md
     assert "\x1b" not in lb.to_text("smoke") and "\x1b" not in lb.to_csv("smoke")
-    formula = make_run(tmp_path / "formula", "smoke", FakeVLM("=HYPERLINK(\"http://evil.example\")", skill=0.5),
+    formula = make_run(tmp_path / "formula", "smoke", ServedVLM("=HYPERLINK(\"http://evil.example\")", skill=0.5),
                        save_frames=False)
-    store.add_run(formula)
+    push_run(formula, store)
     csv_text = aggregate(store, log=lambda line: None).to_csv("smoke")
     assert "'=HYPERLINK" in csv_text and ',=HYPERLINK' not in csv_text  # a spreadsheet shows it as text
+    # a name with control characters (an ANSI escape) is not shown cleaned: it is refused
+    from g1bench.leaderboard import PushRefused
+
+    escaped = make_run(tmp_path / "ansi", "smoke", ServedVLM("evil\x1b[31m", skill=0.6), save_frames=False)
+    with pytest.raises(PushRefused) as e:
+        push_run(escaped, store)
+    assert str(e.value) == f"{escaped}: its model name has a control character (U+001B)"
 
 
 def test_load_dataset_reads_the_results_and_steps_configs(smoke_runs, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
     import datasets
 
-    from g1bench.leaderboard import open_store
+    from g1bench.leaderboard import open_store, push_run
 
     store = open_store(str(tmp_path / "store"))
-    ids = [store.add_run(smoke_runs[k]).entry_id for k in ("random", "good")]
+    ids = [push_run(smoke_runs[k], store).entry_id for k in ("random", "good")]
     cache = str(tmp_path / "hf_home" / "datasets")
     assert sorted(datasets.get_dataset_config_names(str(store.root))) == sorted(
         ["results", "steps", "paper", "paper-2048", "paper-shisensho", "paper-shisensho-images", "paper-swap"])

@@ -68,11 +68,22 @@ def error_lines(r: dict) -> list[str]:
 
 
 class HubModel(RandomPolicy):
-    """Random answers, described as a Hub model (so `--model-pr` finds its repo)."""
+    """Random answers with a model backend's token counts and latencies, described as a Hub model at ``commit``
+    (so `--model-pr` finds its repo, and the leaderboard can look the commit up)."""
+
+    def __init__(self, commit: str, name: str = "acme/vlm-7b"):
+        super().__init__(seed=7)  # not the random baseline's answers (seed 0): that would be a copy of it
+        self.commit, self.name = commit, name
+
+    def act(self, turns):
+        out = super().act(turns)
+        for a in out:
+            a.input_tokens, a.output_tokens, a.latency_s = 1000, len(a.text) // 4, 0.5
+        return out
 
     def describe(self):
-        return {"policy": "acme/vlm-7b", "backend": "vllm",
-                "model": {"model": "acme/vlm-7b", "source": "hub", "revision": "main", "commit": "ab" * 20}}
+        return {"policy": self.name, "backend": "vllm",
+                "model": {"model": self.name, "source": "hub", "revision": "main", "commit": self.commit}}
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +118,7 @@ def test_push_refuses_bad_runs_and_repushing_makes_no_commit(hub, pushed, smoke_
     calls = [["push", smoke_runs["random"], "--repo", REPO], ["push", smoke_runs["good"], "--repo", REPO, "--frames"]]
     bad = ("figure", "answer", "incomplete", "shard", "mystery")
     calls += [["push", smoke_runs[n], "--repo", REPO] for n in bad]
-    calls += [["push", smoke_runs["random"], "--repo", REPO, "--model-pr", "--model-repo", "acme/vlm-7b"]]
+    calls += [["push", smoke_runs["random"], "--repo", REPO, "--model-pr"]]
     out = cli(pushed["env"], *calls)
     assert out[0]["rc"] == 0 and out[0]["out"].startswith("unchanged (already in the store): " + pushed["ids"]["random"])
     assert out[1]["rc"] == 0 and "frames added: 0" in out[1]["out"] and out[1]["out"].startswith("unchanged")
@@ -116,13 +127,15 @@ def test_push_refuses_bad_runs_and_repushing_makes_no_commit(hub, pushed, smoke_
         "answer": f"error: {smoke_runs['answer']} does not verify: {smoke_runs['answer_reason']}",
         "incomplete": f"error: {smoke_runs['incomplete']} is incomplete (",
         "shard": f"error: {smoke_runs['shard']} is shard 0/2 of smoke-v3: join the shards with `g1bench merge`",
-        "mystery": f"error: {smoke_runs['mystery']} does not verify: unknown suite 'mystery-v3': not a built-in suite",
+        "mystery": f"error: {smoke_runs['mystery']} uses the suite mystery-v3, which is not a built-in one: the "
+                   "leaderboard takes the built-in suites only",
     }
     for name, r in zip(bad, out[2:7]):
         lines = error_lines(r)
         assert r["rc"] == 2 and len(lines) == 1 and lines[0].startswith(expected[name]), (name, r)
         assert r["out"] == ""
     assert out[7]["rc"] == 2 and "the Hub benchmark's tasks are the paper suite's; this run is smoke-v3" in out[7]["err"]
+    assert out[7]["out"] == ""  # refused before anything was written
     assert hub.commit_count("dataset", REPO) == 1 + 4  # nothing refused was written, nothing repeated
     assert hub.repos.get(("model", "acme/vlm-7b")) is None
 
@@ -181,6 +194,10 @@ def test_aggregate_from_the_hub_reverifies_skips_corrupt_entries_and_is_incremen
             assert row[k] == (pytest.approx(v) if v is not None else None)
         assert row["entry_url"] == f"{hub.url}/datasets/{REPO}/tree/{head}/entries/{eid}"
     assert [r["kind"] for r in data["rows"]] == ["measured", "measured", "baseline", "baseline"]
+    # the Hub is reached: the two models' repos do not exist there, so they are shown unresolved and not ranked
+    for name in ("good", "weak"):
+        assert (rows[pushed["ids"][name]]["model_check"], rows[pushed["ids"][name]]["rank_label"]) == \
+            ("model not resolved", "")
     asked = {p for _, p in hub.requests if "/resolve/" in p}  # HEAD, then GET unless the blob is cached
     assert len(asked) == 4 * 4 + 2 * 4  # every entry file once (the lonely entry is incomplete: not fetched)
 
@@ -252,17 +269,50 @@ def test_load_dataset_from_the_hub_gives_results_and_steps(hub, smoke_runs, tmp_
     assert got["steps"] == 2 * 32 and got["answers"] == sorted(ids.values())
 
 
+def variant(run: Path, dest: Path, edit) -> Path:
+    """A copy of a run whose policy record (run.json and results.json alike) is edited."""
+    import shutil
+
+    shutil.copytree(run, dest)
+    for name in ("run.json", "results.json"):
+        data = json.loads((dest / name).read_text())
+        edit(data["policy"] if name == "run.json" else data["provenance"]["policy"])
+        (dest / name).write_text(json.dumps(data))
+    return dest
+
+
 def test_model_pr_adds_eval_results_to_the_model_repo(hub, pushed, tmp_path):
     from g1bench.leaderboard.evalresults import EVAL_RESULTS_PATH, benchmark_yaml, load_yaml, validate_eval_results
 
-    run = make_run(tmp_path / "paper-model", "paper", HubModel(), save_frames=False)
     env = pushed["env"]
-    python(env, "from huggingface_hub import HfApi; HfApi().create_repo('acme/vlm-7b'); print('{}')")
+    python(env, "from huggingface_hub import HfApi; HfApi().create_repo('acme/vlm-7b'); "
+                "HfApi().upload_file(path_or_fileobj=b'{}', path_in_repo='config.json', repo_id='acme/vlm-7b'); "
+                "print('{}')")
+    commit = hub.head("model", "acme/vlm-7b").oid
+    run = make_run(tmp_path / "paper-model", "paper", HubModel(commit), save_frames=False)
+    # refused before anything is written: another model repo; a commit the Hub does not have; a displayed name
+    # that is not the Hub model the run loaded
+    before = hub.commit_count("dataset", REPO)
+    unknown = variant(run, tmp_path / "unknown-commit", lambda p: p["model"].update(commit="ab" * 20))
+    forged = variant(run, tmp_path / "forged-name", lambda p: p.update(policy="famous/model-70b"))
+    out = cli(env, ["push", run, "--repo", REPO, "--model-pr", "--model-repo", "acme/other"],
+              ["push", unknown, "--repo", REPO, "--model-pr"], ["push", forged, "--repo", REPO, "--model-pr"],
+              ["push", forged, "--repo", REPO])
+    assert [r["rc"] for r in out] == [2, 2, 2, 2] and all(r["out"] == "" for r in out)
+    assert error_lines(out[0]) == ["error: --model-pr opens a pull request only on the model repo the run names "
+                                   "(acme/vlm-7b), not on 'acme/other'"]
+    assert error_lines(out[1]) == [f"error: --model-pr: model not resolved: acme/vlm-7b at commit {'ab' * 20} is not on "
+                                   f"{hub.url} (model not resolved)"]
+    assert error_lines(out[2]) == ["error: --model-pr: this run's model 'famous/model-70b' is not a Hub model it names "
+                                   "as its displayed name; a pull request goes only to that model's repo"]
+    assert error_lines(out[3]) == [f"error: {forged}: its displayed name 'famous/model-70b' is not its Hub model "
+                                   "'acme/vlm-7b'"]
+    assert hub.commit_count("dataset", REPO) == before and not hub.repo("model", "acme/vlm-7b").pulls
     out = cli(env, ["push", run, "--repo", REPO, "--model-pr"])[0]
     assert out["rc"] == 0, out
     pr_line = out["out"].splitlines()[-1]
     assert pr_line == (f"opened a pull request on acme/vlm-7b: {hub.url}/acme/vlm-7b/discussions/1 "
-                       f"(adds {EVAL_RESULTS_PATH})")
+                       f"(adds {EVAL_RESULTS_PATH}: a community result, verified by replay)")
     model = hub.repo("model", "acme/vlm-7b")
     assert EVAL_RESULTS_PATH not in hub.head("model", "acme/vlm-7b").files  # main is untouched: it is a PR
     text = hub.file_bytes("model", "acme/vlm-7b", EVAL_RESULTS_PATH, revision="refs/pr/1").decode()
@@ -270,14 +320,24 @@ def test_model_pr_adds_eval_results_to_the_model_repo(hub, pushed, tmp_path):
     res = json.loads((run / "results.json").read_text())
     head = hub.head("dataset", REPO).oid
     eid = out["out"].split()[1]
-    assert [e["dataset"]["task_id"] for e in entries] == list(GAMES)  # no overall: the store has no paper baselines
-    for e, game in zip(entries, GAMES):
+    # overall too: the paper suite's baselines are computed here (the store has none)
+    assert [e["dataset"]["task_id"] for e in entries] == ["overall", *GAMES]
+    assert -20 < entries[0]["value"] < 20  # random answers: about the random baseline's 0
+    for e, game in zip(entries[1:], GAMES):
         assert e["dataset"] == {"id": REPO, "task_id": game, "revision": head}
         assert e["value"] == round(res["results"][f"{game}/paper"]["mean"], 4)
         assert e["date"] == res["provenance"]["end_time"][:10]
-        assert e["source"]["url"] == f"{hub.url}/datasets/{REPO}/tree/{head}/entries/{eid}"
-        assert "paper-v3" in e["notes"] and eid in e["notes"]
-    assert model.pulls[1]["title"] == "Add g1bench evaluation results" and model.pulls[1]["status"] == "open"
+        assert e["source"] == {"url": f"{hub.url}/datasets/{REPO}/tree/{head}/entries/{eid}",
+                               "name": "g1bench community result (verified by replay)"}
+        assert e["notes"].startswith("community result verified by replay: ") and eid in e["notes"]
+        assert "paper-v3" in e["notes"]
+    assert text.startswith("# g1bench community results") and "Not published by the model's authors" in text
+    assert model.pulls[1]["title"] == "Add g1bench community results (verified by replay)"
+    assert model.pulls[1]["status"] == "open"
+    # on the leaderboard, its model's id and commit were looked up on the Hub: it is ranked
+    board = cli(env, ["leaderboard", "--repo", REPO, "--suite", "paper", "--format", "json"])[0]
+    row = next(r for r in json.loads(board["out"])["rows"] if r["entry_id"] == eid)
+    assert row["model_check"] == "Hub model and commit checked" and row["rank_label"] == "1", row
     details = python(env, "import json, sys\nfrom huggingface_hub import HfApi\n"
                           "d = HfApi().get_discussion_details('acme/vlm-7b', 1)\n"
                           "print(json.dumps({'pr': d.is_pull_request, 'status': d.status, 'target': d.target_branch, "

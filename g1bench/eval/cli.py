@@ -59,7 +59,8 @@ def add_commands(sub) -> None:
     add_model_arguments(p)
     p.set_defaults(func=cmd_eval, _eval_parser=p)
 
-    p = sub.add_parser("verify", help="check a run: results against its suite, every figure recomputed from the step log")
+    p = sub.add_parser("verify", help="check a run: results against its suite, every figure recomputed from the step log "
+                       "(in a process of its own, under its suite's time and memory budget)")
     p.add_argument("run", help="run directory")
     p.add_argument("--json", action="store_true", help="print the verification as JSON")
     p.add_argument("--no-frames", action="store_true", help="skip re-rendering frames to check their ids (faster)")
@@ -143,9 +144,13 @@ def _recorded_options(args) -> dict:
 
 def _apply_recorded(args) -> str | None:
     """On --resume, take the model and options from the run's run.json; an error message on a conflict."""
-    from .rundir import RunError, read_run_json
+    from pathlib import Path
+
+    from .rundir import RunError, holds_no_run, read_run_json
 
     try:
+        if Path(args.output_dir).is_dir() and holds_no_run(Path(args.output_dir)):
+            return None  # stopped while it was being created: nothing recorded, the options start it
         run = read_run_json(args.output_dir)
     except RunError as e:
         return str(e)
@@ -188,6 +193,17 @@ def cmd_eval(args) -> int:
         if (problem := _apply_recorded(args)) is not None:
             return fail(problem)
     if not args.model:
+        from pathlib import Path
+
+        from .rundir import RunError as _RunError, holds_no_run
+
+        try:
+            empty = args.resume and Path(args.output_dir).is_dir() and holds_no_run(Path(args.output_dir))
+        except _RunError:
+            empty = False
+        if empty:
+            return fail(f"--model is required: {args.output_dir} holds no run yet (it was stopped while being created); "
+                        "give the model and suite options to start it there")
         if args.resume:  # a run started from Python records no command to take the model from
             return fail(f"--model is required: {args.output_dir}/run.json records no command line (the run was "
                         "started from Python); give the model and suite options again")
@@ -292,9 +308,13 @@ def cmd_compare(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    from .verify import verify_run
+    from ..leaderboard.isolation import VerifierError, verify_under_budget
 
-    v = verify_run(args.run, check_frames=not args.no_frames)
+    try:
+        v = verify_under_budget(args.run, check_frames=not args.no_frames)
+    except VerifierError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(v.to_dict(), indent=2))
     else:

@@ -109,6 +109,37 @@ def turn_rng(seed: int, turn: Turn) -> np.random.Generator:
     return np.random.default_rng([seed, episode_key, turn.step])
 
 
+#: the deepest look-ahead of the built-in oracle (each level costs ~50x: depth 4 takes half a second a move)
+MAX_ORACLE_DEPTH = 3
+#: the built-in baselines' settings: {baseline: {setting: (check, what it must be)}}
+_SEED = (lambda x: isinstance(x, int) and not isinstance(x, bool) and 0 <= x < 2 ** 63, "an integer from 0 to 2**63-1")
+BASELINE_SETTINGS: dict[str, dict[str, tuple[Callable[[Any], bool], str]]] = {
+    "random": {"seed": _SEED},
+    "random-legal": {"seed": _SEED},
+    "oracle": {"seed": _SEED, "depth": (lambda x: isinstance(x, int) and not isinstance(x, bool)
+                                        and 1 <= x <= MAX_ORACLE_DEPTH, f"an integer from 1 to {MAX_ORACLE_DEPTH}")},
+}
+
+
+def baseline_settings_problem(name: str, settings: dict[str, Any]) -> str | None:
+    """Why ``settings`` are not settings of the built-in baseline ``name``, or None (one line)."""
+    known = BASELINE_SETTINGS.get(name, {})
+    for key, value in settings.items():
+        if key not in known:
+            return f"the built-in baseline {name!r} has no setting {str(key)[:40]!r}"
+        ok, want = known[key]
+        if not ok(value):
+            shown = repr(value)
+            return f"the built-in baseline {name!r} takes {key} as {want}, got {shown[:40]}"
+    return None
+
+
+def _checked(name: str, **settings: Any) -> None:
+    problem = baseline_settings_problem(name, settings)
+    if problem:
+        raise ValueError(problem)
+
+
 class RandomPolicy(Policy):
     """The paper's random baseline: the same answer distribution as the original eval scripts.
 
@@ -121,6 +152,7 @@ class RandomPolicy(Policy):
     PAPER_GRID = 8
 
     def __init__(self, seed: int = 0):
+        _checked("random", seed=seed)
         self._seed = seed
 
     def seed(self, seed: int) -> None:
@@ -148,6 +180,7 @@ class RandomLegalPolicy(Policy):
     needs_frames = False
 
     def __init__(self, seed: int = 0):
+        _checked("random-legal", seed=seed)
         self._seed = seed
         self.cache = _EnvCache()
 
@@ -225,6 +258,7 @@ class OraclePolicy(Policy):
     needs_frames = False
 
     def __init__(self, seed: int = 0, depth: int = 2):
+        _checked("oracle", seed=seed, depth=depth)
         self.cache = _EnvCache()
         self.depth = depth
 

@@ -10,7 +10,13 @@
 
 The step log is the run's ground truth: every figure of ``results.json`` is recomputed from it by
 ``g1bench verify``, and ``--resume`` rebuilds every unfinished episode from it, so no answer a policy gave
-is ever asked for again. A kill can only tear the last line, which the next resume cuts off.
+is ever asked for again. A kill can only tear the last line, which the next resume cuts off. It holds one
+record per answered (episode, step); the writer and the reader agree on how long a line may be
+(:data:`MAX_LINE_BYTES`: a record's answer and backend details are bounded by :mod:`g1bench.eval.steps`),
+so every log the writer writes, the reader reads.
+
+A kill while a run directory is being created can leave a folder with no run in it yet (the lock file,
+an empty ``frames/``, a temporary file): ``eval`` and ``eval --resume`` both start the run there.
 
 Run directories of g1bench 0.1 (``episodes.jsonl``, one line per finished episode with its steps) are
 still read; resuming one moves its finished episodes into a step log first.
@@ -28,14 +34,15 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from ..core.files import FileFormatError, check_regular, loads, read_json, write_atomic
+from ..core.files import FileFormatError, check_regular, clean_text, loads, read_json, write_atomic
 from ..render.png import encode_png
 from .steps import record_problem
 
 RUN_FORMAT = "g1bench-run/2"
 STEPS_FILE = "steps.jsonl"
 LEGACY_EPISODES_FILE = "episodes.jsonl"
-#: the longest step-log line accepted (a real one is a few KB; a model may write long answers)
+#: the longest step-log line accepted and written (a real one is a few KB; a record's answer is at most
+#: steps.MAX_ANSWER_BYTES and its backend details steps.MAX_EXTRA_BYTES of JSON, so every record fits)
 MAX_LINE_BYTES = 16 * 1024 * 1024
 #: keys every step-log line has
 STEP_KEYS = ("episode_id", "step")
@@ -94,7 +101,7 @@ class RunDir:
             raise _oserror(p, e, "create the run directory") from None
         if exists and not is_dir:
             raise RunError(f"{p} is a file, not a folder; choose another --output-dir")
-        if is_dir and _non_empty(p):
+        if is_dir and _non_empty(p) and not holds_no_run(p):
             if not resume:
                 raise RunError(f"{p} is not empty; pass --resume to continue that run or choose another --output-dir")
             old = read_run_json(p)
@@ -120,7 +127,7 @@ class RunDir:
             raise _oserror(p, e, "create the run directory") from None
         self._take_lock()
         try:
-            if _non_empty(p):  # another process started a run here since the check above
+            if _non_empty(p) and not holds_no_run(p):  # another process started a run here since the check above
                 raise RunError(f"{p} is not empty; pass --resume to continue that run or choose another --output-dir")
             try:
                 self.frames.mkdir(exist_ok=True)
@@ -313,8 +320,27 @@ def _non_empty(p: Path) -> bool:
         raise _oserror(p, e, "read") from None
 
 
+def holds_no_run(p: Path) -> bool:
+    """Whether a folder holds no run yet: nothing but the lock file, temporary files and an empty ``frames/``
+    (what a kill while :meth:`RunDir.prepare` created the run leaves; ``run.json`` is its first real file)."""
+    try:
+        for q in p.iterdir():
+            if q.name == LOCK_FILE or (q.name.startswith(".") and q.name.endswith(".tmp") and q.is_file()):
+                continue
+            if q.name == "frames" and q.is_dir() and not any(q.iterdir()):
+                continue
+            return False
+    except OSError as e:
+        raise _oserror(p, e, "read") from None
+    return True
+
+
 def _line(record: Mapping[str, Any]) -> bytes:
-    return (json.dumps(record, separators=(",", ":"), allow_nan=False) + "\n").encode()
+    line = (json.dumps(record, separators=(",", ":"), allow_nan=False) + "\n").encode()
+    if len(line) > MAX_LINE_BYTES:  # cannot happen with play_answer's bounds; never write what the reader refuses
+        raise RunError(f"a step record of {len(line):,} bytes is longer than a step-log line may be "
+                       f"({MAX_LINE_BYTES:,} bytes); not written")
+    return line
 
 
 # -- reading ------------------------------------------------------------------------------------------
@@ -396,14 +422,17 @@ def _json_lines(path: Path, good: list[int]):
         raise _oserror(path, e, "read") from None
 
 
-def read_steps_file(path: str | os.PathLike) -> tuple[dict[str, list[dict[str, Any]]], int]:
+def read_steps_file(path: str | os.PathLike, bounds: Mapping[str, int] | None = None
+                    ) -> tuple[dict[str, list[dict[str, Any]]], int]:
     """The step records of a step log per episode id (in step order) and the byte length of its good lines.
 
-    A torn last line (a kill mid-write) is left out. A repeated (episode, step) keeps its first record.
+    A torn last line (a kill mid-write) is left out. With ``bounds`` (``{episode id: its steps}``, the suite's),
+    reading stops at the first record of an episode the suite lacks or past an episode's steps, so a log is
+    never read further than its suite can have written.
 
     Raises:
-        RunError: a complete line that is not a JSON object with ``episode_id`` and ``step``, or a step
-            that skips ahead of the ones recorded for its episode.
+        RunError: a complete line that is not a JSON object with ``episode_id`` and ``step``, a second record of
+            an (episode, step), a step that skips ahead of the ones recorded for its episode, or one out of bounds.
     """
     path = Path(path)
     out: dict[str, list[dict[str, Any]]] = {}
@@ -412,13 +441,18 @@ def read_steps_file(path: str | os.PathLike) -> tuple[dict[str, list[dict[str, A
         if not isinstance(rec, dict) or not isinstance(rec.get("episode_id"), str) or \
                 isinstance(rec.get("step"), bool) or not isinstance(rec.get("step"), int):
             raise RunError(f"{path}:{n}: a step record is a JSON object with 'episode_id' (text) and 'step' (integer)")
+        eid, k = rec["episode_id"], rec["step"]
+        where = f"{path}:{n}: {clean_text(eid[:80], keep_newlines=False)} step {k}"
+        if bounds is not None and eid not in bounds:
+            raise RunError(f"{where}: not an episode of this run's suite")
+        if bounds is not None and k >= bounds[eid]:
+            raise RunError(f"{where}: beyond the {bounds[eid]} steps its suite gives this episode")
         problem = record_problem(rec)
         if problem is not None:
-            raise RunError(f"{path}:{n}: {rec['episode_id']} step {rec['step']}: {problem}")
-        steps = out.setdefault(rec["episode_id"], [])
-        k = rec["step"]
+            raise RunError(f"{where}: {problem}")
+        steps = out.setdefault(eid, [])
         if k < len(steps):
-            continue  # a duplicate line: the first record stands
+            raise RunError(f"{where}: a second record of this step (a step log holds one record per answered step)")
         if k != len(steps):
             raise RunError(f"{path}:{n}: step {k} of {rec['episode_id']} follows step {len(steps) - 1}; "
                            "the step log has a gap")
@@ -489,5 +523,6 @@ def load_episodes(run_dir: str | os.PathLike) -> list[dict[str, Any]]:
     return out
 
 
-__all__ = ["RunDir", "RunError", "ReplayError", "RUN_FORMAT", "STEPS_FILE", "LOCK_FILE", "read_run_json", "read_steps_file",
+__all__ = ["RunDir", "RunError", "ReplayError", "RUN_FORMAT", "STEPS_FILE", "LOCK_FILE", "MAX_LINE_BYTES", "holds_no_run",
+           "read_run_json", "read_steps_file",
            "read_legacy_episodes", "load_episodes", "episode_record", "run_suite", "check_same_run"]

@@ -15,6 +15,11 @@ A run verifies when
    episode and the step), so no other player can pose as a baseline (the leaderboard's overall score is
    normalised between two of them).
 
+Before any of that, the work the run's suite declares is counted (:mod:`g1bench.eval.budget`): a suite
+that no verification budget covers, or a step log larger than its steps can write, is refused by
+arithmetic, without replaying a step. The step log is read with its suite's bounds: one record per
+answered (episode, step), none beyond an episode's step budget, none of an episode the suite lacks.
+
 Any mismatch is reported naming the field and both values. The leaderboard accepts only runs that verify.
 """
 
@@ -30,6 +35,7 @@ from typing import Any
 from ..core.config import ConfigError, UnknownNameError
 from ..core.env import StateError
 from ..core.files import clean_text
+from .budget import log_problem, suite_work, work_problem
 from .history import History
 from .metrics import max_episode_score
 from .results import ResultsError, load
@@ -79,6 +85,19 @@ class Verification:
         return {"run_dir": self.run_dir, "ok": self.ok, "complete": self.complete, "problems": self.problems,
                 "notes": self.notes, "suite_id": self.suite_id, "suite_kind": self.suite_kind,
                 "steps_replayed": self.steps_replayed}
+
+    def to_data(self) -> dict[str, Any]:
+        """Everything, the run and results read included, as plain JSON data (what crosses a process boundary)."""
+        return {**self.to_dict(), "run": self.run, "results": self.results}
+
+    @classmethod
+    def from_data(cls, d: dict[str, Any]) -> "Verification":
+        """The Verification :meth:`to_data` describes."""
+        v = cls(str(d.get("run_dir", "")))
+        for k in ("ok", "complete", "problems", "notes", "suite_id", "suite_kind", "steps_replayed", "run", "results"):
+            if k in d:
+                setattr(v, k, d[k])
+        return v
 
 
 class _Stop(Exception):
@@ -145,6 +164,8 @@ def _verify_dir(run_dir: Path, v: Verification, check_frames: bool) -> None:
         v.run = run = read_run_json(run_dir)
     except RunError as e:
         _fail(v, str(e), True)
+    work = suite_work(run["suite"])
+    _check_work(v, run, check_frames)
     try:
         v.results = results = load(run_dir)
     except ResultsError as e:
@@ -154,7 +175,19 @@ def _verify_dir(run_dir: Path, v: Verification, check_frames: bool) -> None:
         legacy = " (a g1bench 0.1 run without a step log)" if (run_dir / LEGACY_EPISODES_FILE).exists() else ""
         _fail(v, f"{run_dir}: no {STEPS_FILE}{legacy}; nothing to recompute the results from", True)
     try:
-        logged, _ = read_steps_file(steps_file)
+        size = steps_file.stat().st_size
+    except OSError:
+        size = 0  # the reader says what is wrong with it
+    problem = log_problem(work, size, f"{STEPS_FILE}")
+    if problem:
+        _fail(v, problem, True)
+    try:
+        suite = run_suite(run)
+        bounds = {e.episode_id: e.steps for e in suite.episodes}
+    except (RunError, TypeError, ValueError):
+        bounds = None  # _verify says what is wrong with the suite
+    try:
+        logged, _ = read_steps_file(steps_file, bounds=bounds)
     except RunError as e:
         _fail(v, str(e), True)
     save_frames = bool(run.get("options", {}).get("save_frames", True))
@@ -168,6 +201,7 @@ def _verify(v: Verification, run: dict[str, Any], results: dict[str, Any], logge
     prov = results["provenance"]
 
     # -- the suite ----------------------------------------------------------------------------------
+    _check_work(v, run, frames_dir is not None)
     try:
         suite = run_suite(run)
         recomputed = suite.hash()
@@ -198,7 +232,7 @@ def _verify(v: Verification, run: dict[str, Any], results: dict[str, Any], logge
         _fail(v, f"unknown suite {suite.suite_id!r}: not a built-in suite ({', '.join(SUITES)}) nor a custom one", True)
 
     # -- the run's slice of the suite and the policy -----------------------------------------------
-    from .runner import build_results, shard_episodes
+    from .runner import shard_episodes
 
     shard = run.get("shard")
     if shard != prov.get("shard"):
@@ -218,9 +252,8 @@ def _verify(v: Verification, run: dict[str, Any], results: dict[str, Any], logge
 
     # -- replay the step log -------------------------------------------------------------------------
     baseline = _baseline(run["policy"])
-    if baseline is False:
-        _fail(v, f"run.json policy: names the built-in baseline {run['policy'].get('policy')!r} with settings it "
-                 f"does not have: {run['policy']}", True)
+    if isinstance(baseline, str):
+        _fail(v, f"run.json policy: {baseline}", True)
     ids = {e.episode_id for e in episodes}
     strays = sorted(set(logged) - ids)
     if strays:
@@ -230,10 +263,13 @@ def _verify(v: Verification, run: dict[str, Any], results: dict[str, Any], logge
             _fail(v, f"{STEPS_FILE}: {spec.episode_id} has {len(logged[spec.episode_id])} steps, but the suite gives it "
                      f"{spec.steps}")
     replayed: dict[str, list[dict[str, Any]]] = {}
+    keys: list[bytes | None] = []
     for spec in episodes:
         recorded = logged.get(spec.episode_id, [])[: spec.steps]
         if recorded:
-            replayed[spec.episode_id] = _replay(v, spec, suite, recorded, frames_dir is not None, baseline)
+            replayed[spec.episode_id], key = _replay_once(v, spec, suite, recorded, frames_dir is not None, baseline,
+                                                          recomputed)
+            keys.append(None if key is None else spec.episode_id.encode() + b"\0" + key)
     if frames_dir is not None:
         missing = {s["frame"] for steps in replayed.values() for s in steps if s.get("frame")} - \
             ({p.stem for p in frames_dir.glob("*.png")} if frames_dir.is_dir() else set())
@@ -244,8 +280,7 @@ def _verify(v: Verification, run: dict[str, Any], results: dict[str, Any], logge
         return
 
     # -- recompute every figure --------------------------------------------------------------------
-    meta = {"suite": suite.to_dict(), "policy": run["policy"], "shard": shard, "start_time": prov["start_time"]}
-    again = build_results(suite, meta, episodes, replayed, end_time=prov["end_time"])
+    again = _figures(suite, recomputed, run, shard, prov, episodes, replayed, keys)
     for key in ("complete", "episodes_done", "episodes_total"):
         if again[key] != results[key]:
             _fail(v, f"results.json {key}: recorded {results[key]!r}, the step log gives {again[key]!r}")
@@ -284,18 +319,31 @@ def _check_bounds(v: Verification, results: dict[str, Any], episodes) -> None:
                      f"steps make {g['n'] * specs[0].steps}")
 
 
+def _check_work(v: Verification, run: dict[str, Any], frames: bool) -> None:
+    """Refuse, by arithmetic on the suite record, a run that no verification budget covers."""
+    problem = work_problem(suite_work(run.get("suite")), frames=frames, policy=run.get("policy"))
+    if problem:
+        _fail(v, f"run.json: {problem}", True)
+
+
 def _baseline(policy: dict[str, Any]):
     """The built-in baseline a run's policy record names (a fresh instance with its settings), None when it
-    names none, False when it names one with settings that baseline does not have."""
-    from .policies import BASELINES
+    names none, or why its settings are not that baseline's (one line)."""
+    from .policies import BASELINES, baseline_settings_problem
 
     if policy.get("backend") != "builtin" or policy.get("policy") not in BASELINES:
         return None
-    try:
-        baseline = BASELINES[policy["policy"]](**{k: x for k, x in policy.items() if k not in ("policy", "backend")})
-    except (TypeError, ValueError):
-        return False
-    return baseline if baseline.describe() == policy else False
+    name = policy["policy"]
+    settings = {k: x for k, x in policy.items() if k not in ("policy", "backend")}
+    problem = baseline_settings_problem(name, settings)
+    if problem is not None:
+        if problem.startswith(f"the built-in baseline {name!r} has no setting"):
+            return f"names the built-in baseline {name!r} with settings it does not have: {_short(policy)}"
+        return problem
+    baseline = BASELINES[name](**settings)
+    if baseline.describe() != policy:
+        return f"names the built-in baseline {name!r} with settings it does not have: {_short(policy)}"
+    return baseline
 
 
 def _replay(v: Verification, spec, suite: Suite, recorded: list[dict[str, Any]], frames: bool,
@@ -306,8 +354,8 @@ def _replay(v: Verification, spec, suite: Suite, recorded: list[dict[str, Any]],
     from .policies import Turn
 
     try:
-        env = _replay_env(spec, frames)
-        game_index = start_game(spec, env, 0)
+        env, starts = _replay_env(spec, frames)
+        game_index = _start(spec, env, starts, frames)
     except (ConfigError, UnknownNameError, StateError, KeyError, ValueError) as e:
         _fail(v, f"{spec.episode_id}: cannot build its env here ({e})")
         return []
@@ -320,7 +368,7 @@ def _replay(v: Verification, spec, suite: Suite, recorded: list[dict[str, Any]],
         if frames and rec.get("frame") is not None:
             env.render()
             frame_id = env.canvas.frame_id
-        problems = _policy_fields(rec)
+        problems = record_problem(rec)
         if problems:
             _fail(v, f"{STEPS_FILE}: {spec.episode_id} step {rec['step']}: {problems}")
             return out
@@ -351,33 +399,104 @@ def _replay(v: Verification, spec, suite: Suite, recorded: list[dict[str, Any]],
 
 
 _ENVS = threading.local()
+#: episodes replayed without a problem in this thread: {key of (suite, episode, records, rendering, baseline)}
+_REPLAYED = threading.local()
+
+
+def _figures(suite: Suite, suite_hash: str, run: dict[str, Any], shard, prov: dict[str, Any], episodes,
+             replayed: dict[str, list[dict[str, Any]]], keys: list[bytes | None]) -> dict[str, Any]:
+    """What ``results.json`` must say, recomputed from the replayed log (:func:`build_results`), once per distinct
+    set of episode records: the figures depend only on the suite, the episodes of the run and their records."""
+    import hashlib
+
+    from .runner import build_results
+
+    memo = getattr(_REPLAYED, "figures", None)
+    if memo is None:
+        memo = _REPLAYED.figures = {}
+    key = None
+    if None not in keys:
+        key = hashlib.sha256(b"\x1e".join([suite_hash.encode(), json.dumps([e.episode_id for e in episodes]).encode(),
+                                            *keys])).digest()
+        hit = memo.get(key)
+        if hit is not None:
+            return {**hit, "provenance": {"env_versions": suite.env_versions()}}
+    meta = {"suite": suite.to_dict(), "policy": run["policy"], "shard": shard, "start_time": prov["start_time"]}
+    again = build_results(suite, meta, episodes, replayed, end_time=prov["end_time"])
+    if key is not None:
+        if len(memo) >= 10_000:
+            memo.clear()
+        memo[key] = {k: again[k] for k in ("complete", "episodes_done", "episodes_total", "results")}
+    return again
+
+
+def _replay_once(v: Verification, spec, suite: Suite, recorded: list[dict[str, Any]], frames: bool, baseline,
+                 suite_hash: str) -> tuple[list[dict[str, Any]], bytes | None]:
+    """:func:`_replay`, once per distinct episode: replaying is deterministic, so an episode whose records are
+    identical to ones that replayed without a problem here before (the same suite, rendering and baseline) replays
+    the same. A flood of copies of one run costs one replay. Returns the replayed records and the episode's key
+    (None when it has none)."""
+    import hashlib
+
+    from ..core.hashing import canonical_json
+
+    seen = getattr(_REPLAYED, "keys", None)
+    if seen is None:
+        seen = _REPLAYED.keys = set()
+    try:
+        key = hashlib.sha256(canonical_json([suite_hash, spec.to_dict(), frames, baseline.describe() if baseline else None,
+                                             recorded]).encode()).digest()
+    except (TypeError, ValueError):
+        return _replay(v, spec, suite, recorded, frames, baseline), None
+    if key in seen:
+        v.steps_replayed += len(recorded)
+        return list(recorded), key
+    before = len(v.problems)
+    out = _replay(v, spec, suite, recorded, frames, baseline)
+    if len(v.problems) == before and len(out) == len(recorded):
+        if len(seen) >= 100_000:
+            seen.clear()
+        seen.add(key)
+    return out, key
 
 
 def _replay_env(spec, frames: bool):
-    """An env to replay ``spec`` in: one per (game, difficulty, overrides, rendering) and thread, reused across
-    episodes and runs, because building one costs more than replaying a short episode (the leaderboard replays
-    thousands). Reuse is safe: :func:`start_game` resets it from the episode's seed, and every replayed step's
-    state hash is checked against the log."""
+    """An env to replay ``spec`` in, with its cache of episode start states: one per (game, difficulty,
+    overrides, rendering) and thread, reused across episodes and runs, because building one costs more than
+    replaying a short episode (the leaderboard replays thousands). Reuse is safe: every episode starts from its
+    seed (:func:`_start`), and every replayed step's state hash is checked against the log."""
     envs = getattr(_ENVS, "envs", None)
     if envs is None:
         envs = _ENVS.envs = {}
     # the knobs an older suite version pins count too: paper-v2's 2048/paper env is not paper-v3's
     key = (spec.game, spec.difficulty, json.dumps(spec.env_overrides(), sort_keys=True, default=str), frames)
-    env = envs.get(key)
-    if env is None:
+    hit = envs.get(key)
+    if hit is None:
         if len(envs) >= 64:
             envs.clear()
-        env = envs[key] = spec.make_env(render_mode="rgb_array" if frames else None)
-    return env
+        hit = envs[key] = (spec.make_env(render_mode="rgb_array" if frames else None), {})
+    return hit
 
 
-def _policy_fields(rec: dict[str, Any]) -> str | None:
-    """What is wrong with the types of a record's fields (tokens, latency, counts, the answer), if anything: a
-    run directory's step log is checked as it is read, an entry's records here."""
-    problem = record_problem(rec)
-    if problem is None and not isinstance(rec.get("answer"), (str, int, list)) and rec.get("answer") is not None:
-        problem = f"answer must be text, got {type(rec.get('answer')).__name__}"
-    return problem
+def _start(spec, env, starts: dict, frames: bool) -> int:
+    """:func:`start_game` of an episode's first game, from a cache of start states: the deal and the warm-up
+    depend only on the episode's seed and warm-up, and cost more than replaying its steps (every run of a
+    suite starts its episodes from the same states)."""
+    import copy
+
+    key = (spec.seed, spec.warmup)
+    hit = starts.get(key)
+    if hit is None:
+        k = start_game(spec, env, 0)
+        if len(starts) >= 4096:
+            starts.clear()
+        starts[key] = (k, copy.deepcopy(env._snapshot()))
+        return k
+    k, snap = hit
+    env._restore(snap)  # copies the board; the RNG state and counters are plain values
+    if frames:
+        env.canvas.invalidate()
+    return k
 
 
 def _short(x: Any) -> str:

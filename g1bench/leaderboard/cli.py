@@ -7,16 +7,20 @@ from __future__ import annotations
 
 import sys
 
-PUSH_HELP = """Verify a run (`g1bench verify`) and add it to a results store as one entry: run.json,
-results.json, the step log as parquet and, with --frames, its frames. A run that does not verify, is
-incomplete, is a shard, or whose suite is not a built-in suite is refused with the reason. Pushing the same
-run again writes nothing. The Hub token comes from HF_TOKEN or `hf auth login` and is never printed."""
+PUSH_HELP = """Verify a run (`g1bench verify`, in a process of its own under its suite's time and memory
+budget) and add it to a results store as one entry: run.json, results.json, the step log as parquet and, with
+--frames, its frames. The run's files are snapshotted first and exactly the verified snapshot is stored. A run
+that does not verify, is incomplete, is a shard, whose suite is not a built-in suite, or whose names, dates or
+model records do not hold is refused with the reason. Pushing the same run again writes nothing. The Hub token
+comes from HF_TOKEN or `hf auth login` and is never printed."""
 
-LEADERBOARD_HELP = """Aggregate a results store: every entry is verified again from its step log (verdicts are
-cached by content, so only new entries are replayed) and bad entries are skipped with the reason. Prints
-the table of a suite: per game the paper metric with its 95% CI, the normalised overall score
-(g1bench-overall/1: 0 = random, 100 = oracle), perception/reasoning accuracy, parse-failure and
-invalid-action rates, tokens, latency and cost; ranks only where differences are significant. g1bench's
+LEADERBOARD_HELP = """Aggregate a results store: every entry is verified again from its step log, each in a
+verifier process under its suite's time and memory budget (verdicts are cached by content, so only new entries
+are replayed), and bad entries are skipped with the reason: the table is printed whatever one entry does.
+Prints the table of a suite: per game the paper metric with its 95% CI, the normalised overall score
+(g1bench-overall/1: 0 = random, 100 = oracle, both computed here), perception/reasoning accuracy,
+parse-failure and invalid-action rates, tokens, latency and cost, the model type and what was checked; one row
+per distinct run (copies are listed as copies); ranks only where differences are significant. g1bench's
 baselines and the paper's reported rows come in their own sections."""
 
 
@@ -27,10 +31,11 @@ def add_commands(sub) -> None:
     p.add_argument("run", metavar="RUN_DIR", help="a complete run directory of `g1bench eval` (or `g1bench merge`)")
     add_push_arguments(p)
     p.add_argument("--frames", action="store_true", help="also store the run's frames (shared by hash across entries)")
-    p.add_argument("--model-pr", action="store_true", help="open a pull request on the model's Hub repo adding "
-                   ".eval_results/g1bench.yaml (paper suite, Hub results repo)")
+    p.add_argument("--model-pr", action="store_true", help="then open a pull request on the Hub model repo the entry "
+                   "names, adding .eval_results/g1bench.yaml with the values read back from the stored entry, as a "
+                   "community result verified by replay (paper suite, Hub results repo)")
     p.add_argument("--model-repo", metavar="ORG/NAME", default=None,
-                   help="the model repo for --model-pr (default: the run's model when it came from the Hub)")
+                   help="the model repo for --model-pr; must be the one the run names (its Hub model)")
     from .push import cmd_push
 
     p.set_defaults(func=cmd_push)
@@ -45,8 +50,8 @@ def add_commands(sub) -> None:
                    "plot of the grid suite and the memory curves of the multiturn suite (PNG + JSON data) to DIR "
                    "(needs g1bench[report])")
     q.add_argument("--no-cache", action="store_true", help="verify every entry again (ignore cached verdicts)")
-    q.add_argument("--workers", type=int, default=None, help="processes verifying new entries (default: CPU count "
-                   "when there are many)")
+    q.add_argument("--workers", type=int, default=None, help="verifier processes for new entries (default: 1, the "
+                   "CPU count when there are many)")
     q.set_defaults(func=cmd_leaderboard)
 
 
@@ -56,13 +61,14 @@ def cmd_leaderboard(args) -> int:
 
     from ..core.files import clean_text
     from .aggregation import aggregate
+    from .isolation import VerifierError
     from .store import StoreError
 
     try:
         lb = aggregate(args.repo, workers=args.workers, cache=not args.no_cache,
                        log=lambda line: print(f"note: {line}", file=sys.stderr))
         out = lb.export(args.format, args.suite)
-    except (StoreError, ValueError) as e:
+    except (StoreError, ValueError, VerifierError) as e:
         print(f"error: {clean_text(e, keep_newlines=False)}", file=sys.stderr)
         return 2
     if args.output:

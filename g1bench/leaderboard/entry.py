@@ -16,8 +16,10 @@ the same entry id, so nothing new is written. ``steps.parquet`` maps back to the
 (:func:`steps_from_table`): every field a record has keeps its value and its JSON type, so an entry read
 back verifies with :func:`g1bench.eval.verify.verify_data` exactly as the run directory did.
 
-Nothing in an entry is trusted: it is read with size limits, never executed, and every text shown from
-it goes through :func:`g1bench.core.files.clean_text`.
+Nothing in an entry is trusted: it is read with size limits (sizes are checked before bytes: a file's
+size before it is read or downloaded, a parquet file's row count and uncompressed size from its metadata
+before its rows are decoded, against what the entry's suite can have logged), never executed, and every
+text shown from it goes through :func:`g1bench.core.files.clean_text`.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from ..core.files import FileFormatError, clean_text, loads, read_bytes
+from ..core.files import FileFormatError, check_regular, clean_text, loads, read_bytes
 from ..core.hashing import canonical_json, content_hash
 
 ENTRY_FORMAT = "g1bench-entry/1"
@@ -40,9 +42,12 @@ FRAMES_DIR = "frames"
 RUN_FILE, RESULTS_FILE, STEPS_FILE, ROWS_FILE = "run.json", "results.json", "steps.parquet", "results.parquet"
 #: the files every entry has (the content key of an entry is the hash of their bytes)
 ENTRY_FILES = (RUN_FILE, RESULTS_FILE, STEPS_FILE, ROWS_FILE)
-#: size limits when reading an entry's files (a paper-suite step log is ~0.2 MB as parquet)
+#: size limits when reading an entry's files (a paper-suite step log is ~0.2 MB as parquet; its suite bounds it
+#: further, see :func:`g1bench.eval.budget.max_log_bytes`)
 MAX_JSON_BYTES = 16 * 1024 * 1024
 MAX_PARQUET_BYTES = 512 * 1024 * 1024
+#: results.parquet has one row per (game, difficulty) cell
+MAX_ROWS_PARQUET_BYTES = 4 * 1024 * 1024
 #: an entry id: ``<suite_id>/<model-slug>--<16 hex>``
 ENTRY_ID = re.compile(r"(?P<suite>[A-Za-z0-9][A-Za-z0-9._+-]{0,199})/(?P<slug>[A-Za-z0-9][A-Za-z0-9._-]{0,59})--(?P<hash>[0-9a-f]{16})")
 
@@ -199,11 +204,12 @@ def steps_table(steps: Mapping[str, list[dict[str, Any]]], order: Iterable[str] 
 
 
 def steps_from_table(table, where: str = STEPS_FILE) -> dict[str, list[dict[str, Any]]]:
-    """The step records per episode id (in step order) that a ``steps.parquet`` table holds.
+    """The step records per episode id (in step order) that a ``steps.parquet`` table holds: one row per answered
+    (episode, step), each episode's steps numbered from 0 without a gap.
 
     Raises:
-        EntryError: a column is missing or has another type, a cell is not valid JSON, or a row's
-            ``episode_id`` is not text.
+        EntryError: a column is missing or has another type, a cell is not valid JSON, a row's ``episode_id`` is
+            not text, or a step is repeated or skipped.
     """
     want = steps_schema()
     for f in want:
@@ -220,7 +226,13 @@ def steps_from_table(table, where: str = STEPS_FILE) -> dict[str, list[dict[str,
         eid = rec.get("episode_id")
         if not isinstance(eid, str):
             raise EntryError(f"{where} row {i}: episode_id must be text")
-        out.setdefault(eid, []).append(rec)
+        steps = out.setdefault(eid, [])
+        k = rec.get("step")
+        if k != len(steps):
+            what = "a second row of" if isinstance(k, int) and 0 <= k < len(steps) else "out of order:"
+            raise EntryError(f"{where} row {i}: {what} {_short(eid)} step {_short(k)} (one row per answered step, "
+                             "numbered from 0)")
+        steps.append(rec)
     return out
 
 
@@ -245,12 +257,26 @@ def parquet_bytes(table) -> bytes:
     return buf.getvalue()
 
 
-def read_parquet(data: bytes, where: str):
+def read_parquet(data: bytes, where: str, max_rows: int | None = None, max_bytes: int | None = None):
+    """A parquet file's table; with ``max_rows`` / ``max_bytes``, its metadata's row count and uncompressed size
+    are checked first, before any row is decoded."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        return pq.ParquetFile(pa.BufferReader(data)).read()
+        f = pq.ParquetFile(pa.BufferReader(data))
+        meta = f.metadata
+        if max_rows is not None and meta.num_rows > max_rows:
+            raise EntryError(f"{where}: {meta.num_rows:,} rows, but its suite has {max_rows:,} steps to answer (one "
+                             "row per answered step); refused without reading them")
+        if max_bytes is not None:
+            size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+            if size > max_bytes:
+                raise EntryError(f"{where}: its rows take {size / 2 ** 20:,.1f} MB uncompressed, more than the "
+                                 f"{max_bytes / 2 ** 20:,.1f} MB its suite's steps may log; refused without reading them")
+        return f.read(use_threads=False)
+    except (MemoryError, EntryError):
+        raise  # over the verifier's memory budget (its caller says so), or refused from the metadata
     except (pa.ArrowException, OSError, ValueError) as e:
         raise EntryError(f"{where}: not a readable parquet file ({type(e).__name__}: {_short(str(e))})") from None
 
@@ -445,41 +471,72 @@ class EntryData:
     rows_table: Any
 
 
-def read_entry_files(entry_id: str, files: Mapping[str, bytes]) -> EntryData:
-    """Parse an entry's files (``{name: bytes}``) with size limits; EntryError names what is wrong."""
+def file_limit(name: str) -> int:
+    """The most bytes an entry file called ``name`` may have (before its suite bounds it further)."""
+    return {ROWS_FILE: MAX_ROWS_PARQUET_BYTES, STEPS_FILE: MAX_PARQUET_BYTES}.get(name, MAX_JSON_BYTES)
+
+
+def read_entry_files(entry_id: str, files: Mapping[str, bytes], work: Any = None) -> EntryData:
+    """Parse an entry's files (``{name: bytes}``) with size limits; EntryError names what is wrong.
+
+    ``work``: what its suite declares (:func:`g1bench.eval.budget.suite_work`); the step table then has at most
+    one row per step of the suite and at most the bytes those steps may log, checked from its metadata first."""
+    from ..eval.budget import log_problem, max_log_bytes
+
     for name in ENTRY_FILES:
         if name not in files:
             raise EntryError(f"{entry_id}: missing {name}")
-    run = _json_file(files[RUN_FILE], f"{entry_id}/{RUN_FILE}")
-    results = _json_file(files[RESULTS_FILE], f"{entry_id}/{RESULTS_FILE}")
-    for name in (STEPS_FILE, ROWS_FILE):
-        if len(files[name]) > MAX_PARQUET_BYTES:
-            raise EntryError(f"{entry_id}/{name}: larger than the {MAX_PARQUET_BYTES:,}-byte limit")
-    table = read_parquet(files[STEPS_FILE], f"{entry_id}/{STEPS_FILE}")
-    steps = steps_from_table(table, f"{entry_id}/{STEPS_FILE}")
-    rows = read_parquet(files[ROWS_FILE], f"{entry_id}/{ROWS_FILE}")
+        if len(files[name]) > file_limit(name):
+            raise EntryError(f"{entry_id}/{name}: larger than the {file_limit(name):,}-byte limit")
+    run = json_file(files[RUN_FILE], f"{entry_id}/{RUN_FILE}")
+    results = json_file(files[RESULTS_FILE], f"{entry_id}/{RESULTS_FILE}")
+    where = f"{entry_id}/{STEPS_FILE}"
+    if work is not None:
+        problem = log_problem(work, len(files[STEPS_FILE]), where)
+        if problem:
+            raise EntryError(problem)
+    table = read_parquet(files[STEPS_FILE], where, max_rows=work.steps if work is not None else None,
+                         max_bytes=max_log_bytes(work) if work is not None else None)
+    steps = steps_from_table(table, where)
+    rows = read_parquet(files[ROWS_FILE], f"{entry_id}/{ROWS_FILE}", max_rows=10_000, max_bytes=MAX_ROWS_PARQUET_BYTES)
     return EntryData(entry_id, run, results, steps, table, rows)
+
+
+def read_sized(path: str | os.PathLike, limit: int) -> bytes:
+    """A regular file's bytes, its size checked against ``limit`` before it is read (and no more memory asked for
+    than the file has: a read of ``limit`` bytes would reserve them)."""
+    p = check_regular(path)
+    try:
+        size = os.stat(p).st_size
+    except OSError as e:
+        raise FileFormatError(f"{p}: cannot read: {e.strerror or e}") from None
+    if size > limit:
+        raise FileFormatError(f"{p}: {size:,} bytes, larger than the {limit:,}-byte limit for this kind of file")
+    return read_bytes(p, size)
 
 
 def read_entry_dir(entry_id: str, folder: str | os.PathLike) -> dict[str, bytes]:
     """The bytes of an entry's files in a local folder (EntryError when one is missing or special)."""
     out = {}
     for name in ENTRY_FILES:
-        limit = MAX_JSON_BYTES if name.endswith(".json") else MAX_PARQUET_BYTES
         try:
-            out[name] = read_bytes(Path(folder) / name, limit)
+            out[name] = read_sized(Path(folder) / name, file_limit(name))
         except FileFormatError as e:
             raise EntryError(f"{entry_id}: {e}") from None
     return out
 
 
-def _json_file(data: bytes, where: str) -> Any:
+def json_file(data: bytes, where: str) -> Any:
+    """An entry's JSON file parsed (size and depth limits); EntryError when it is not JSON."""
     if len(data) > MAX_JSON_BYTES:
         raise EntryError(f"{where}: larger than the {MAX_JSON_BYTES:,}-byte limit")
     try:
         return loads(data, where=where)
     except FileFormatError as e:
         raise EntryError(str(e)) from None
+
+
+_json_file = json_file
 
 
 def write_run_dir(data: EntryData, dest: str | os.PathLike) -> Path:
@@ -511,4 +568,5 @@ __all__ = ["ENTRY_FORMAT", "ENTRIES_DIR", "FRAMES_DIR", "ENTRY_FILES", "RUN_FILE
            "ROWS_FILE", "EntryError", "EntryFiles", "EntryData", "STEP_FIELDS", "RESULT_COLUMNS", "steps_schema",
            "results_schema", "encode_step", "decode_step", "steps_table", "steps_from_table", "results_rows",
            "make_entry", "entry_from_run_dir", "read_entry_files", "read_entry_dir", "write_run_dir", "entry_hash",
-           "parse_entry_id", "content_key", "frame_path", "slug", "run_date", "check_context", "canonical_steps"]
+           "parse_entry_id", "content_key", "frame_path", "slug", "run_date", "check_context", "canonical_steps",
+           "json_file", "file_limit", "read_sized", "MAX_ROWS_PARQUET_BYTES"]

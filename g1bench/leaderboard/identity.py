@@ -1,7 +1,11 @@
-"""Who played a run, as the leaderboard shows it: name, type (open weights / API / baseline), revision.
+"""Who played a run, as the leaderboard shows it: name, type (open weights / API / baseline), revision, and
+what was checked of it.
 
 Everything is derived from the policy's provenance in ``results.json`` (``policy.describe()``), never from
-anything else a submitter could set, and every text is cleaned of control characters.
+anything else a submitter could set, and every text is cleaned of control characters. What the record claims
+is checked where it can be (:mod:`g1bench.leaderboard.provenance`); :func:`model_check` says in words what
+was checked, for the table's type column: a baseline's answers are asked again at every step, a Hub
+model's id and commit are looked up on the Hub (:func:`resolve_models`), the rest is as reported.
 """
 
 from __future__ import annotations
@@ -13,7 +17,13 @@ from urllib.parse import urlsplit
 
 from ..core.files import clean_text
 
-OPEN_WEIGHTS, API, BASELINE, UNKNOWN = "open weights", "API", "baseline", "unknown"
+OPEN_WEIGHTS, API, BASELINE, UNKNOWN, CUSTOM = "open weights", "API", "baseline", "unknown", "custom policy"
+#: what was checked of a model (the table's type column says it after the type)
+CHECKED_REPLAY = "answers asked again at every step"
+CHECKED_HUB = "Hub model and commit checked"
+NOT_RESOLVED = "model not resolved"
+HUB_NOT_REACHED = "Hub not reached: model not checked"
+SELF_REPORTED = "as reported"
 #: the longest model name shown (longer names are cut)
 MAX_NAME = 120
 #: the policies the overall score is normalised between (``g1bench eval --model random|oracle``, defaults)
@@ -59,14 +69,17 @@ def _private_host(url: str) -> bool:
 
 
 def model_type(policy: Mapping[str, Any]) -> str:
-    """``baseline`` (g1bench's built-in policies), ``open weights`` (weights loaded here: transformers, vLLM,
-    or an OpenAI-compatible server on a loopback/private address, i.e. one the evaluator runs), ``API`` (an
-    OpenAI-compatible server elsewhere), else ``unknown``."""
+    """``baseline`` (g1bench's built-in baselines), ``custom policy`` (another policy of the built-in backend, e.g.
+    a Python function), ``open weights`` (weights loaded here: transformers, vLLM, or an OpenAI-compatible server
+    on a loopback/private address, i.e. one the evaluator runs), ``API`` (an OpenAI-compatible server
+    elsewhere), else ``unknown``."""
+    from ..eval.policies import BASELINES
+
     if not isinstance(policy, Mapping):
         return UNKNOWN
     backend = policy.get("backend")
     if backend == "builtin":
-        return BASELINE
+        return BASELINE if policy.get("policy") in BASELINES else CUSTOM
     if backend in ("transformers", "vllm"):
         return OPEN_WEIGHTS
     if backend == "openai":
@@ -83,6 +96,76 @@ def anchor_of(policy: Mapping[str, Any]) -> str | None:
     return None
 
 
+def hub_model(policy: Mapping[str, Any]) -> dict[str, str] | None:
+    """``{"repo", "commit"}`` of a run's model when it came from the Hub (what :func:`resolve_models` looks up)."""
+    repo = model_repo(policy)
+    model = policy.get("model") if isinstance(policy, Mapping) else None
+    if repo is None or not isinstance(model, Mapping) or not isinstance(model.get("commit"), str):
+        return None
+    return {"repo": repo, "commit": model["commit"]}
+
+
+def model_check(policy: Mapping[str, Any]) -> str:
+    """What can be checked of a run's model before the Hub is asked (:func:`resolve_models` refines Hub models)."""
+    kind = model_type(policy)
+    if kind == BASELINE:
+        return CHECKED_REPLAY
+    if hub_model(policy) is not None:
+        return HUB_NOT_REACHED
+    return SELF_REPORTED
+
+
+def resolve_models(models: list[dict[str, str]], *, endpoint: str | None = None, token: str | bool | None = None,
+                   cache: "dict[str, Any] | None" = None, timeout: float = 10.0) -> dict[str, str]:
+    """Look up Hub models: ``{"repo@commit": CHECKED_HUB | NOT_RESOLVED | HUB_NOT_REACHED}``.
+
+    A model resolves when its repo exists and has that commit. Offline (``HF_HUB_OFFLINE``) or when the Hub does
+    not answer, nothing is looked up (``HUB_NOT_REACHED``). ``cache`` (a dict kept by the caller) remembers
+    answers: a commit that exists stays so; one that does not is asked again after a day.
+    """
+    import os
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    keys = sorted({f"{m['repo']}@{m['commit']}" for m in models})
+    out = {k: HUB_NOT_REACHED for k in keys}
+    if not keys or os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
+        return out
+    cache = cache if cache is not None else {}
+    now = time.time()
+    todo = []
+    for k in keys:
+        hit = cache.get(k)
+        if isinstance(hit, list) and len(hit) == 2 and hit[0] in (CHECKED_HUB, NOT_RESOLVED) and \
+                (hit[0] == CHECKED_HUB or now - float(hit[1]) < 86_400):
+            out[k] = hit[0]
+        else:
+            todo.append(k)
+    if not todo:
+        return out
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
+
+    api = HfApi(endpoint=endpoint, token=token)
+
+    def ask(key: str) -> str | None:
+        repo, commit = key.rsplit("@", 1)
+        try:
+            info = api.model_info(repo, revision=commit, timeout=timeout)
+        except (RepositoryNotFoundError, RevisionNotFoundError):
+            return NOT_RESOLVED
+        except (HfHubHTTPError, OSError, ValueError):
+            return None  # the Hub did not answer: nothing checked
+        return CHECKED_HUB if getattr(info, "sha", None) == commit else NOT_RESOLVED
+
+    with ThreadPoolExecutor(max_workers=min(8, len(todo)), thread_name_prefix="g1bench-resolve") as pool:
+        for k, got in zip(todo, pool.map(ask, todo)):
+            if got is not None:
+                out[k] = got
+                cache[k] = [got, now]
+    return out
+
+
 def model_repo(policy: Mapping[str, Any]) -> str | None:
     """The Hub model repo a run's model came from (for ``--model-pr``), when it came from the Hub."""
     model = policy.get("model") if isinstance(policy, Mapping) else None
@@ -97,5 +180,6 @@ def is_repo_id(value: str) -> bool:
     return bool(_HUB_ID.fullmatch(value or ""))
 
 
-__all__ = ["OPEN_WEIGHTS", "API", "BASELINE", "UNKNOWN", "ANCHORS", "text", "model_name", "model_revision",
-           "model_type", "anchor_of", "model_repo", "is_repo_id"]
+__all__ = ["OPEN_WEIGHTS", "API", "BASELINE", "UNKNOWN", "CUSTOM", "ANCHORS", "CHECKED_REPLAY", "CHECKED_HUB",
+           "NOT_RESOLVED", "HUB_NOT_REACHED", "SELF_REPORTED", "text", "model_name", "model_revision", "model_type",
+           "model_check", "hub_model", "resolve_models", "anchor_of", "model_repo", "is_repo_id"]

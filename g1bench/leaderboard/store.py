@@ -13,12 +13,15 @@ local store folder can be uploaded as is to become a Hub store.
 
 Reading a Hub store is incremental: :meth:`HubStore.sync` asks for the branch's head commit (one request);
 when it moved since the last sync, one tree listing says which entries are new or changed and only
-those are downloaded (into the Hugging Face cache, by commit). Its state lives in the g1bench cache
-(``$G1BENCH_CACHE_DIR``, else ``$XDG_CACHE_HOME/g1bench``, ``~/.cache/g1bench``).
+those are downloaded (into the Hugging Face cache, by commit). Sizes come before bytes: a file the listing
+shows larger than an entry file may be is not downloaded, and its entry is skipped with the reason. Its state
+lives in the g1bench cache (``$G1BENCH_CACHE_DIR``, else ``$XDG_CACHE_HOME/g1bench``, ``~/.cache/g1bench``).
 
-Stores hold entries; they do not judge them. :meth:`Store.add_run` verifies a run before adding it
-(:func:`g1bench.leaderboard.push.check_run`), and :func:`g1bench.leaderboard.aggregation.aggregate`
-verifies every entry again when it reads the store.
+Stores hold entries; they neither judge them nor know how runs become entries:
+:func:`g1bench.leaderboard.push.push_run` verifies a run before it :meth:`Store.put` s it, and
+:func:`g1bench.leaderboard.aggregation.aggregate` verifies every entry again when it reads the store. A store
+knows the order its entries came in (:meth:`Store.push_order`), which decides which of several copies of
+one run is the row.
 """
 
 from __future__ import annotations
@@ -32,16 +35,18 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
-from ..core.files import FILE_MODE, FileFormatError, read_bytes, read_json, write_atomic
-from .entry import (ENTRIES_DIR, ENTRY_FILES, ENTRY_ID, MAX_JSON_BYTES, MAX_PARQUET_BYTES, EntryError, EntryFiles,
-                    frame_path, read_entry_dir, read_entry_files, write_run_dir)
+from ..core.files import FILE_MODE, FileFormatError, read_json, write_atomic
+from .entry import (ENTRIES_DIR, ENTRY_FILES, ENTRY_ID, RUN_FILE, EntryError, EntryFiles, file_limit, frame_path,
+                    read_entry_dir, read_entry_files, read_sized, write_run_dir)
 from .identity import is_repo_id
 
 ENV_REPO = "G1BENCH_RESULTS_REPO"
 ENV_DIR = "G1BENCH_RESULTS_DIR"
 ENV_CACHE = "G1BENCH_CACHE_DIR"
+#: the largest frame file downloaded (a frame is a few KB of PNG)
+MAX_FRAME_BYTES = 8 * 1024 * 1024
 #: the mode a new folder gets under the process umask (FILE_MODE plus search where readable)
 DIR_MODE = FILE_MODE | ((FILE_MODE & 0o444) >> 2)
 
@@ -89,10 +94,10 @@ class EntryRef:
         for name in ENTRY_FILES:
             if name not in self.files:
                 raise EntryError(f"{self.entry_id}: missing {name}")
-            limit = MAX_JSON_BYTES if name.endswith(".json") else MAX_PARQUET_BYTES
+            limit = file_limit(name)
             try:
                 digest = digests.digest(self.files[name], limit) if digests is not None else \
-                    hashlib.sha256(read_bytes(self.files[name], limit)).digest()
+                    hashlib.sha256(read_sized(self.files[name], limit)).digest()
             except FileFormatError as e:
                 raise EntryError(f"{self.entry_id}: {e}") from None
             h.update(name.encode() + b"\0" + digest)
@@ -139,7 +144,7 @@ class DigestCache:
             hit = self.data.get(p)
             if isinstance(hit, list) and len(hit) == 6 and hit[:5] == sig:
                 return bytes.fromhex(hit[5])
-        d = hashlib.sha256(read_bytes(path, limit)).digest()  # raises FileFormatError for a bad file
+        d = hashlib.sha256(read_sized(path, limit)).digest()  # raises FileFormatError for a bad file
         if st is not None:
             self.data[p] = [*sig, d.hex()]
             self.dirty = True
@@ -200,16 +205,10 @@ class Store:
         """A local path of a stored frame (downloaded if needed), or None when the store lacks it."""
         raise NotImplementedError
 
-    def add_run(self, run_dir: str | os.PathLike, *, frames: bool = False, log: Callable[[str], None] | None = None):
-        """Verify a run directory and add it as an entry. Returns a :class:`g1bench.leaderboard.push.PushResult`.
-
-        Raises:
-            g1bench.leaderboard.push.PushRefused: the run does not verify, is incomplete, is a shard or its
-                suite is not a built-in suite; the message is the exact reason.
-        """
-        from .push import push_run
-
-        return push_run(run_dir, self, frames=frames, log=log)
+    def push_order(self, entry_ids: Iterable[str]) -> dict[str, Any]:
+        """When each of these entries came into the store, as values that sort in that order (entries whose
+        time cannot be known are left out). Of several entries with the same answers, the first is the row."""
+        raise NotImplementedError
 
     def fetch_entry(self, entry_id: str, dest: str | os.PathLike | None = None, frames: bool = True) -> Path:
         """Write an entry as a run directory (``run.json``, ``results.json``, ``steps.jsonl``, ``frames/``) and
@@ -334,6 +333,16 @@ class LocalStore(Store):
     def entry_url(self, entry_id: str) -> str:
         return (self.root / ENTRIES_DIR / entry_id).resolve().as_uri()
 
+    def push_order(self, entry_ids: Iterable[str]) -> dict[str, Any]:
+        """When each entry was written here (its run.json's modification time, in nanoseconds)."""
+        out = {}
+        for eid in entry_ids:
+            try:
+                out[eid] = os.stat(self.root / ENTRIES_DIR / eid / RUN_FILE).st_mtime_ns
+            except OSError:
+                pass
+        return out
+
     def frame_file(self, frame_id: str) -> Path | None:
         p = self.root / frame_path(frame_id)
         return p if p.is_file() else None
@@ -444,6 +453,7 @@ class HubStore(Store):
         except self._errors() as e:
             raise self._fail("list", e) from None
         folders: dict[str, dict[str, str]] = {}
+        sizes: dict[str, dict[str, int]] = {}
         for item in listing:
             path = getattr(item, "path", "")
             if not hasattr(item, "blob_id"):
@@ -453,6 +463,8 @@ class HubStore(Store):
                 continue
             oid = item.lfs.sha256 if getattr(item, "lfs", None) else item.blob_id
             folders.setdefault(f"{parts[1]}/{parts[2]}", {})[parts[3]] = oid
+            size = item.lfs.size if getattr(item, "lfs", None) else getattr(item, "size", None)
+            sizes.setdefault(f"{parts[1]}/{parts[2]}", {})[parts[3]] = size if isinstance(size, int) else -1
         new_state: dict[str, Any] = {}
         todo: list[tuple[str, str]] = []
         for entry_id, oids in sorted(folders.items()):
@@ -468,6 +480,14 @@ class HubStore(Store):
             missing = [n for n in ENTRY_FILES if n not in oids]
             if missing:
                 new_state[entry_id]["problem"] = f"missing {', '.join(missing)}"
+                continue
+            big = [(n, sizes[entry_id][n]) for n in ENTRY_FILES
+                   if not 0 <= sizes.get(entry_id, {}).get(n, -1) <= file_limit(n)]
+            if big:  # sizes before bytes: the listing says it, nothing is downloaded
+                name, size = big[0]
+                new_state[entry_id]["problem"] = (
+                    f"{name} is {size:,} bytes in the Hub listing, more than the {file_limit(name):,} bytes an entry's "
+                    f"{name} may have; not downloaded" if size >= 0 else f"{name} has no size in the Hub listing")
                 continue
             todo += [(entry_id, name) for name in ENTRY_FILES]
 
@@ -502,6 +522,37 @@ class HubStore(Store):
                 return ref
         raise StoreError(f"{self.describe()} has no entry {entry_id!r}")
 
+    def push_order(self, entry_ids: Iterable[str]) -> dict[str, Any]:
+        """When each entry came in: the date of the last commit that wrote its run.json (an entry's files never
+        change: its id is their hash), from one paths-info request per 500 entries."""
+        ids = list(entry_ids)
+        state = self.state_dir / "order.json"
+        try:
+            known = read_json(state) if state.is_file() else {}
+        except FileFormatError:
+            known = {}
+        known = known if isinstance(known, dict) else {}
+        out: dict[str, Any] = {e: known[e] for e in ids if isinstance(known.get(e), str)}
+        todo = [e for e in ids if e not in out]
+        if not todo:
+            return out
+        rev = self.commit or self.head()
+        try:
+            for i in range(0, len(todo), 500):
+                paths = [f"{ENTRIES_DIR}/{eid}/{RUN_FILE}" for eid in todo[i:i + 500]]
+                for item in self.api.get_paths_info(self.repo_id, paths, repo_type="dataset", revision=rev, expand=True):
+                    commit = getattr(item, "last_commit", None)
+                    if commit is not None and getattr(commit, "date", None) is not None:
+                        out[item.path.split("/", 1)[1].rsplit("/", 1)[0]] = commit.date.isoformat()
+        except self._errors() as e:
+            raise self._fail("read", e) from None
+        try:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            write_atomic(state, {**known, **out})
+        except OSError:
+            pass  # asked again next time
+        return out
+
     def entry_url(self, entry_id: str, commit: str | None = None) -> str:
         """A permanent link: at ``commit``, else at the commit last synced, else at the branch."""
         rev = commit or self.commit or self.revision
@@ -524,23 +575,27 @@ class HubStore(Store):
         from huggingface_hub import hf_hub_download
 
         rev = self.commit or self.head()
+        sizes: dict[str, int] = {}
         try:
-            have = self._existing([frame_path(f) for f in frame_ids], rev)
+            have = self._existing([frame_path(f) for f in frame_ids], rev, sizes)
             return {f: Path(hf_hub_download(self.repo_id, frame_path(f), repo_type="dataset", revision=rev,
                                             token=self._token, endpoint=self.endpoint))
-                    for f in frame_ids if frame_path(f) in have}
+                    for f in frame_ids if frame_path(f) in have and sizes.get(frame_path(f), 0) <= MAX_FRAME_BYTES}
         except self._errors() as e:
             raise self._fail("download frames from", e) from None
 
     # -- writing ---------------------------------------------------------------------------------------
-    def _existing(self, paths: Iterable[str], revision: str) -> dict[str, str]:
-        """``{path: oid}`` of those paths the repo has at ``revision`` (git blob id, or sha256 for LFS)."""
+    def _existing(self, paths: Iterable[str], revision: str, sizes: dict[str, int] | None = None) -> dict[str, str]:
+        """``{path: oid}`` of those paths the repo has at ``revision`` (git blob id, or sha256 for LFS); their
+        sizes go to ``sizes`` when given."""
         paths = list(paths)
         out: dict[str, str] = {}
         for i in range(0, len(paths), 500):
             for item in self.api.get_paths_info(self.repo_id, paths[i:i + 500], repo_type="dataset", revision=revision):
                 if hasattr(item, "blob_id"):
                     out[item.path] = item.lfs.sha256 if getattr(item, "lfs", None) else item.blob_id
+                    if sizes is not None:
+                        sizes[item.path] = item.lfs.size if getattr(item, "lfs", None) else int(item.size or 0)
         return out
 
     def has_entry(self, entry: EntryFiles) -> bool:
@@ -642,5 +697,5 @@ def open_store(spec: "str | os.PathLike | Store | None" = None, **kwargs: Any) -
     return LocalStore(text)
 
 
-__all__ = ["Store", "LocalStore", "HubStore", "EntryRef", "DigestCache", "PutResult", "StoreError", "open_store",
+__all__ = ["Store", "LocalStore", "HubStore", "EntryRef", "DigestCache", "PutResult", "StoreError", "open_store", "MAX_FRAME_BYTES",
            "default_local_dir", "cache_dir", "ENV_REPO", "ENV_DIR", "ENV_CACHE"]

@@ -544,17 +544,34 @@ class _Handler(BaseHTTPRequestHandler):
         files = self._get_commit(repo, rev).files
         body = self._body()
         if self.headers.get("Content-Type", "").startswith("application/json"):
-            paths = json.loads(body or b"{}").get("paths", [])
+            payload = json.loads(body or b"{}")
+            paths, expand = payload.get("paths", []), bool(payload.get("expand"))
         else:
-            paths = parse_qs(body.decode()).get("paths", [])
+            form = parse_qs(body.decode())
+            paths, expand = form.get("paths", []), form.get("expand", ["False"])[0].lower() in ("1", "true")
+        head = self._get_commit(repo, rev)
         out = []
         for p in paths:
             p = p.strip("/")
             if p in files:
-                out.append(self._file_json(p, files[p]))
+                info = self._file_json(p, files[p])
+                if expand:  # the last commit that changed the file, as the Hub's expanded listing gives
+                    last = self._last_commit(repo, head, p)
+                    info["lastCommit"] = {"id": last.oid, "title": last.title, "date": last.date}
+                out.append(info)
             elif any(q.startswith(p + "/") for q in files) or p == "":
                 out.append(self._dir_json(p, files))
         self._json(200, out)
+
+    @staticmethod
+    def _last_commit(repo: Repo, head: Commit, path: str) -> Commit:
+        """The most recent commit in ``head``'s history that added or changed ``path``."""
+        last = head
+        for c in repo.history(head)[1:]:
+            if c.files.get(path) != head.files.get(path):
+                break
+            last = c
+        return last
 
     def _refs(self, repo_type: str, repo_id: str) -> None:
         repo = self._get_repo(repo_type, repo_id)
