@@ -78,17 +78,31 @@ def push_run(run_dir: str | os.PathLike, store: "Store | str | None" = None, *, 
     """
     store = open_store(store)
     v = check_run(run_dir, frames=frames)
+    return add_verified_run(run_dir, store, v, frames=frames)
+
+
+def add_verified_run(run_dir: str | os.PathLike, store: Store, verification: Any, *, frames: bool = False,
+                     entry: Any = None) -> PushResult:
+    """:func:`push_run`'s second half: add a run that the caller has verified with :func:`check_run`'s rules (the
+    Space verifies a submission under a time and memory budget first). ``entry``: the run's entry if already made.
+
+    Raises:
+        PushRefused: the run cannot be made into an entry (or has no frames when ``frames`` is asked).
+        StoreError: the store cannot be written.
+    """
     if isinstance(store, HubStore):
         _require_token(store)
-    try:
-        entry = entry_from_run_dir(run_dir, frames=frames)
-    except EntryError as e:
-        raise PushRefused(str(e)) from None
+    if entry is None:
+        try:
+            entry = entry_from_run_dir(run_dir, frames=frames)
+        except EntryError as e:
+            raise PushRefused(str(e)) from None
     if frames and not entry.frames:
         raise PushRefused(f"{run_dir} has no frames to push (it was run with --no-frames)")
     put: PutResult = store.put(entry, frames=frames)
     _remember_verdict(entry)
-    return PushResult(entry.entry_id, put.changed, put.url, put.commit, store.describe(), v.summary(), put.frames_added)
+    return PushResult(entry.entry_id, put.changed, put.url, put.commit, store.describe(), verification.summary(),
+                      put.frames_added)
 
 
 def _remember_verdict(entry) -> None:
@@ -248,5 +262,5 @@ def add_push_arguments(p) -> None:
                         "$G1BENCH_RESULTS_DIR or ~/.local/share/g1bench/results)")
 
 
-__all__ = ["PushRefused", "PushResult", "check_run", "push_run", "open_model_pr", "eval_results_for", "cmd_push",
-           "add_push_arguments"]
+__all__ = ["PushRefused", "PushResult", "check_run", "push_run", "add_verified_run", "open_model_pr", "eval_results_for",
+           "cmd_push", "add_push_arguments"]
