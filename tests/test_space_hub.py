@@ -96,7 +96,7 @@ def submitted(client, file=None, hub=""):
     for _ in range(600):
         queue, timer = client.predict(api_name="/submit_poll")
         if timer == {"active": False, "__type__": "update"}:
-            newest = re.split(r"\n\n(?=(?:🕓|⏳|✅|ℹ️|❌|⚠️) \*\*)", queue)[1]   # after the heading, newest first
+            newest = re.split(r"\n\n(?=(?:…|✓|=|✗|!) \*\*)", queue)[1]   # after the heading, newest first
             return newest.split("\n\n", 1)[1]   # its message
         time.sleep(0.2)
     raise AssertionError("the submission did not finish")

@@ -256,7 +256,7 @@ def read_table(html: str) -> dict[str, Any]:
 
 
 #: sorting by a click on a header (an ``element`` is the gr.HTML component, ``watch`` re-applies the visitor's
-#: sort when the server sends a new table); missing values always sort last
+#: sort when the server sends a new table; missing values always sort last), and the pinned model column's offset
 SORT_JS = """
 const state = {};
 function sortTable(table, col, dir) {
@@ -290,8 +290,19 @@ element.addEventListener('click', (event) => {
     : (th.getAttribute('aria-sort') === 'descending' ? 'ascending' : 'descending');
   state[table.id] = [col, dir];
   sortTable(table, col, dir);
+  pin();   // the header's arrow may widen the rank column
 });
+// the model column is pinned just right of the rank column, whatever width the rank column takes
+function pin() {
+  element.querySelectorAll('table').forEach(table => {
+    const rank = table.querySelector('th[data-col="rank"]');
+    if (rank) table.style.setProperty('--g1-rank-w', rank.getBoundingClientRect().width + 'px');
+  });
+}
+pin();
+window.addEventListener('resize', pin);
 watch('value', () => {
+  pin();
   element.querySelectorAll('table').forEach(table => {
     table.querySelectorAll('tbody tr').forEach(r => { delete r.dataset.pos; });
     const s = state[table.id];

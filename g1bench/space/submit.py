@@ -63,8 +63,9 @@ FINAL = (ON_BOARD, ALREADY, VERIFIED, REFUSED, FAILED)
 MAX_REMEMBERED = 2000
 #: submissions one visitor may have waiting at once
 MAX_PENDING_PER_VISITOR = 5
-_ICONS = {QUEUED: "🕓", FETCHING: "⏳", VERIFYING: "⏳", WRITING: "⏳", WAITING: "⏳", ON_BOARD: "✅", ALREADY: "ℹ️",
-          VERIFIED: "✅", REFUSED: "❌", FAILED: "⚠️"}
+#: a mark per state (plain text symbols: every font has them, unlike emoji)
+_MARKS = {QUEUED: "…", FETCHING: "…", VERIFYING: "…", WRITING: "…", WAITING: "…", ON_BOARD: "✓", ALREADY: "=",
+          VERIFIED: "✓", REFUSED: "✗", FAILED: "!"}
 
 
 def verify_submission(run_dir: Path):
@@ -510,7 +511,7 @@ def render_status(subs: list[Submission]) -> str:
         return ""
     out = ["#### Your submissions"]
     for s in sorted(subs, key=lambda x: -x.created):
-        out.append(f"{_ICONS.get(s.state, '')} **{esc(s.label, 120)}** · {s.state}\n\n{s.message}")
+        out.append(f"{_MARKS.get(s.state, '')} **{esc(s.label, 120)}** · {s.state}\n\n{s.message}")
     return "\n\n".join(out)
 
 

@@ -12,8 +12,9 @@ from typing import Iterable
 # are flattened, so line-start markers (#, -, +, 1.) can only occur at the very start
 _SPECIAL = re.compile(r"([\\`*_\[\]<>!|~$])")
 _LINE_START = re.compile(r"^\s*(#|-|\+|=|\d+[.)])")
-#: what may follow a folder's path inside a longer path (the rest of that path is hidden with it)
-_PATH_TAIL = r"(?:/[^\s'\"`<>|,;)\]]*)?"
+#: what may follow a folder's path: the rest of a longer path (hidden with it; a sentence's last "." or ":" is not
+#: part of it), a lone "/", or nothing that continues the name (``/srv/store`` is not ``/srv/storex``)
+_PATH_TAIL = r"(?:/[^\s'\"`<>|,;)\]]*[^\s'\"`<>|,;)\].:]|/|(?![\w.-]))"
 #: ``file://`` URLs name a file on the machine that wrote them
 _FILE_URL = re.compile(r"file://[^\s'\"`<>|)\]]*")
 
@@ -64,7 +65,7 @@ class PathScrubber:
                 for shown in (form, esc(form, 10**6)):
                     pairs.setdefault(shown, label)
         self.folders = sorted(pairs.items(), key=lambda kv: -len(kv[0]))
-        self._patterns = [(re.compile(re.escape(p) + _PATH_TAIL + r"(?![\w.-])"), label) for p, label in self.folders]
+        self._patterns = [(re.compile(re.escape(p) + _PATH_TAIL), label) for p, label in self.folders]
 
     def __call__(self, text: object) -> str:
         s = _FILE_URL.sub("[a file on the server]", str(text))

@@ -73,8 +73,8 @@ footer { display: none !important; }
   color: var(--body-text-color); background: var(--background-fill-secondary); }
 .g1-board .g1-scroll { overflow: auto; max-height: 70vh; border: 1px solid var(--border-color-primary);
   border-radius: 8px; overscroll-behavior-x: contain; }
-.g1-board table { border-collapse: separate; border-spacing: 0; width: 100%; font-size: 0.92em; margin: 0; }
-.g1-board th, .g1-board td { padding: 0.45em 0.7em; text-align: right; white-space: nowrap;
+.g1-board table { border-collapse: separate; border-spacing: 0; width: 100%; font-size: 0.92em; margin: 0; padding: 0; }
+.g1-board th, .g1-board td { box-sizing: border-box; padding: 0.45em 0.7em; text-align: right; white-space: nowrap;
   border-bottom: 1px solid var(--border-color-primary); background: var(--background-fill-primary); }
 .g1-board tbody tr:nth-child(even) td { background: var(--background-fill-secondary); }
 .g1-board th { position: sticky; top: 0; z-index: 2; font-weight: 600; }
@@ -84,7 +84,7 @@ footer { display: none !important; }
 .g1-board .g1-pin { position: sticky; z-index: 1; text-align: left; }
 .g1-board th.g1-pin { z-index: 3; }
 .g1-board .g1-rank { left: 0; width: 4.6rem; min-width: 4.6rem; max-width: 4.6rem; }
-.g1-board .g1-model { left: 4.6rem; min-width: 10rem; width: 100%; white-space: normal; overflow-wrap: anywhere;
+.g1-board .g1-model { left: var(--g1-rank-w, 4.6rem); min-width: 10rem; width: 100%; white-space: normal; overflow-wrap: anywhere;
   box-shadow: 2px 0 0 var(--border-color-primary); }
 .g1-board .g1-opt { width: 1%; }
 .g1-board .g1-lead { font-weight: 600; }
@@ -102,11 +102,11 @@ footer { display: none !important; }
   .g1-board .g1-opt:not(.g1-lead) { display: none; }
   .g1-board .g1-sub { display: block; margin-top: 0.25em; font-size: 0.8em; white-space: normal;
     color: var(--body-text-color-subdued); }
-  .g1-board .g1-sub .g1-ci { display: inline; }
+  .g1-board .g1-sub .g1-ci { display: inline; margin-left: 0.25em; font-size: 1em; }
   .g1-board .g1-scroll { max-height: none; }
   .g1-board th, .g1-board td { padding: 0.4em 0.45em; }
   .g1-board .g1-rank { width: 3.4rem; min-width: 3.4rem; max-width: 3.4rem; }
-  .g1-board .g1-model { left: 3.4rem; min-width: 0; max-width: none; width: 100%; }
+  .g1-board .g1-model { left: var(--g1-rank-w, 3.4rem); min-width: 0; max-width: none; width: 100%; }
   #tabs button[role="tab"] { padding-left: 0.6em; padding-right: 0.6em; }
 }
 """
@@ -142,7 +142,7 @@ if (!window.__g1benchKeys) {
   document.addEventListener('keyup', (event) => {
     const target = event.target;
     if (target && target.matches && target.matches('#replay-step input[type=range]') && stepKeys.includes(event.key)) {
-      target.dispatchEvent(new PointerEvent('pointerup', {bubbles: true}));
+      setTimeout(() => target.dispatchEvent(new PointerEvent('pointerup', {bubbles: true})), 0);   // after the slider took the key's value
     }
   });
   let swipe = null;
@@ -164,8 +164,22 @@ if (!window.__g1benchKeys) {
 }
 """
 
-#: after Replay opens a run or an episode, its frame is scrolled into view (whole, where the window allows)
-SHOW_REPLAY_FRAME_JS = "() => { document.getElementById('replay-frame')?.scrollIntoView({block: 'nearest'}); }"
+#: after Replay opens a run or an episode, its frame is scrolled into view (whole, where the window allows) as soon as
+#: it has loaded (only then is its size known); it gives up after a few seconds
+SHOW_REPLAY_FRAME_JS = """() => {
+  const until = Date.now() + 5000;
+  const tick = () => {
+    const frame = document.getElementById('replay-frame');
+    const img = frame && frame.querySelector('img');
+    if (img && img.complete && img.naturalHeight > 0) {
+      const r = img.getBoundingClientRect();
+      if (r.top < 0 || r.bottom > window.innerHeight) frame.scrollIntoView({block: 'nearest'});
+      return;
+    }
+    if (Date.now() < until) setTimeout(tick, 100);
+  };
+  tick();
+}"""
 
 
 def launch_kwargs(settings: SpaceSettings) -> dict[str, Any]:
@@ -257,10 +271,9 @@ def build_app(settings: SpaceSettings | None = None) -> "gr.Blocks":
                 gr.Markdown(about.LEADERBOARD_NOTE, elem_id="lb-note")
                 with gr.Row(equal_height=True, elem_classes="g1-filters"):
                     lb_suite = gr.Dropdown([("paper", "paper")], value="paper", label="Suite", elem_id="lb-suite",
-                                           allow_custom_value=True, min_width=110, scale=1)
-                    lb_search = gr.Textbox(label="Search models", placeholder="e.g. qwen", elem_id="lb-search",
-                                           max_lines=1, min_width=110, scale=2)
-                    lb_refresh = gr.Button("↻ Refresh", elem_id="lb-refresh", min_width=80, scale=0, size="md")
+                                           allow_custom_value=True, min_width=150, scale=1)
+                    lb_search = gr.Textbox(label="Search", placeholder="a model, e.g. qwen", elem_id="lb-search",
+                                           max_lines=1, min_width=150, scale=2)
                 with gr.Accordion("Filters and columns", open=False, elem_id="lb-more"):
                     with gr.Row(equal_height=True, elem_classes="g1-filters"):
                         lb_game = gr.Dropdown([(ALL, ALL)], value=ALL, label="Game", elem_id="lb-game",
@@ -269,6 +282,7 @@ def build_app(settings: SpaceSettings | None = None) -> "gr.Blocks":
                                                     allow_custom_value=True, min_width=140)
                         lb_type = gr.Dropdown([ALL], value=ALL, label="Model type", elem_id="lb-model-type",
                                               allow_custom_value=True, min_width=140)
+                        lb_refresh = gr.Button("↻ Read the store again", elem_id="lb-refresh", min_width=140, scale=0)
                     lb_columns = gr.CheckboxGroup([(label, key) for key, label in OPTIONAL_COLUMNS], value=[],
                                                   label="More columns", elem_id="lb-columns")
                 lb_status = gr.Markdown(status_text(None, True), elem_id="lb-status")
@@ -415,8 +429,8 @@ def build_app(settings: SpaceSettings | None = None) -> "gr.Blocks":
                         r_episode = gr.Dropdown([], value=None, label="Episode", elem_id="replay-episode",
                                                 allow_custom_value=True)
                         r_info = gr.Markdown("", elem_id="replay-info")
-                        r_step = gr.Slider(1, 2, value=1, step=1, label="Step (type a number and press Enter, or use "
-                                           "the arrow keys)", elem_id="replay-step")
+                        r_step = gr.Slider(1, 2, value=1, step=1, label="Step", elem_id="replay-step",
+                                           info="type a number and press Enter, or use the slider's arrow keys")
                         with gr.Row():
                             r_prev = gr.Button("◀ Previous", elem_id="replay-prev", min_width=80)
                             r_next = gr.Button("Next ▶", elem_id="replay-next", min_width=80)
@@ -612,10 +626,12 @@ def build_app(settings: SpaceSettings | None = None) -> "gr.Blocks":
         # ============================================================================== wiring: Replay
         replay_outputs = [replay_state, r_frame, r_info, r_answer, r_step, r_episode, r_message]
 
-        def replay_out(session, view: ReplayView, message: str = "") -> tuple:
+        def replay_out(session, view: ReplayView, message: str = "", slider: bool = True) -> tuple:
+            # slider=False when the slider itself asked for the step: sending its value back would undo a key the
+            # visitor pressed while the answer was on its way (two quick arrow keys would end one step short)
             return (session, view.frame, view.info, view.answer,
                     gr.Slider(minimum=1, maximum=max(view.n_steps, 2), value=view.index + 1, step=1,
-                              interactive=view.n_steps > 1),
+                              interactive=view.n_steps > 1) if slider else gr.skip(),
                     gr.Dropdown(choices=view.episode_choices, value=view.episode_id), message)
 
         n_replay = len(replay_outputs)
@@ -642,7 +658,9 @@ def build_app(settings: SpaceSettings | None = None) -> "gr.Blocks":
                 return skip_replay
             if isinstance(index, (int, float)):
                 index = index - 1
-            return replay_out(*replay_b.goto(session, index))
+            session, view = replay_b.goto(session, index)
+            # the slider already shows the step, unless it was out of range (a typed number): then it is corrected
+            return replay_out(session, view, slider=not isinstance(index, (int, float)) or view.index != index)
 
         def on_prev(session):
             return replay_out(*replay_b.shift(session, -1))
@@ -743,9 +761,12 @@ def build_app(settings: SpaceSettings | None = None) -> "gr.Blocks":
         lb_suite.input(guard(on_lb_suite, n_lb, 2, stop_lb), lb_inputs, lb_outputs, api_name="leaderboard_suite", **lb_q)
         for i, control in enumerate((lb_game, lb_difficulty, lb_type)):
             control.input(guard(on_lb_view, n_lb, 2, stop_lb), lb_inputs, lb_outputs,
-                          api_name=f"leaderboard_filter_{('game', 'difficulty', 'type')[i]}", **lb_q)
+                          api_name=f"leaderboard_filter_{('game', 'difficulty', 'type')[i]}", trigger_mode="always_last",
+                          **lb_q)
+        # always_last: ticking several boxes quickly must end on a table with all of them (the default, "once",
+        # drops a change made while the previous one is answered)
         lb_columns.input(guard(on_lb_view, n_lb, 2, stop_lb), lb_inputs, lb_outputs, api_name="leaderboard_columns",
-                         **lb_q)
+                         trigger_mode="always_last", **lb_q)
         # .change, not .input: in gradio 6 a value set without key presses (autofill, a test's fill) sent no input
         # event; nothing else writes this box, so every change is the visitor's
         lb_search.change(guard(on_lb_view, n_lb, 2, stop_lb), lb_inputs, lb_outputs, api_name="leaderboard_search",

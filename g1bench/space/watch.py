@@ -212,10 +212,13 @@ class WatchBackend:
             if session.player not in BASELINES:
                 raise SpaceError("this session's player is not valid; press Start")
             return get_policy(session.player, seed=session.seed)
-        # one attempt within the step's limit (a retry would outlast it); the step itself is bounded by _answer
+        # the step is bounded by _answer (the limit, said on the page); the request's own timeout is a little longer,
+        # so that a slow answer meets the step's limit, and a visitor's endpoint gets one attempt (a retry would
+        # outlast the limit)
         visitor = session.endpoint.visitor
-        cfg = ModelConfig(backend="openai", base_url=session.endpoint.base_url, timeout=self.step_limit(session.endpoint),
-                          retries=0 if visitor else 1, retry_backoff=0.5, max_concurrency=1)
+        cfg = ModelConfig(backend="openai", base_url=session.endpoint.base_url,
+                          timeout=self.step_limit(session.endpoint) + 5.0, retries=0 if visitor else 1,
+                          retry_backoff=0.5, max_concurrency=1)
         # the key is handed in (never read from or put in os.environ, which every session shares); "" = none,
         # so a visitor's endpoint never gets the Space's own key
         return OpenAIPolicy(session.endpoint.model, cfg, ModelSource(session.endpoint.model, "server"), probe=False,
