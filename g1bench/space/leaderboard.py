@@ -421,9 +421,8 @@ def status_text(snap: Snapshot | None, loading: bool) -> str:
 
 
 def _loading_html(what: str) -> str:
-    return (f'<div class="g1-board"><div class="g1-empty g1-loading" role="status">⏳ Loading {what}: the Space is '
-            'verifying every entry of its results store (replaying its step log). The first time this takes a while; '
-            'the table appears here by itself.</div></div>')
+    return (f'<div class="g1-board"><div class="g1-empty g1-loading" role="status"><span class="g1-spinner"></span>'
+            f'Loading {what}…</div></div>')
 
 
 def build_view(snap: Snapshot | None, suite: Any = None, search: Any = "", game: Any = ALL, difficulty: Any = ALL,

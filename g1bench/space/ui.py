@@ -92,6 +92,10 @@ footer { display: none !important; }
 .g1-board .g1-tag { font-size: 0.78em; padding: 0.1em 0.45em; border-radius: 999px;
   background: var(--background-fill-secondary); border: 1px solid var(--border-color-primary); }
 .g1-board .g1-sub { display: none; }
+.g1-board .g1-spinner { display: inline-block; width: 0.9em; height: 0.9em; margin-right: 0.5em; vertical-align: -0.1em;
+  border: 2px solid var(--border-color-primary); border-top-color: var(--color-accent); border-radius: 50%;
+  animation: g1-spin 0.9s linear infinite; }
+@keyframes g1-spin { to { transform: rotate(360deg); } }
 .g1-board .g1-approx { text-decoration: none; cursor: help; }
 .g1-board a { color: var(--link-text-color); }
 
