@@ -1,6 +1,6 @@
-"""Load on the Space: concurrent visitors playing, measured through the real HTTP API.
+"""Load on the Space: concurrent visitors playing, measured through the real HTTP API; and GIFs of replays.
 
-    python benchmarks/space_load.py [--sessions 20] [--moves 30] [--think 0] [--viewers 2]
+    python benchmarks/space_load.py [--sessions 20] [--moves 30] [--think 0] [--viewers 2] [--gifs 4]
 
 Starts the app (``g1bench.space``) in a child process on 127.0.0.1, as a Space runs it: its leaderboard
 aggregated from this checkout's ``leaderboard/`` folder at start-up and the natural-image tiles loaded, both in
@@ -13,6 +13,11 @@ move). Meanwhile ``--viewers`` sessions browse the leaderboard (a filter or a se
 they can). Reported: errors (goal 0), leaks (goal 0), move latency p50 / p95 / max over all sessions (goal
 p95 < 300 ms on 2 cores), and the leaderboard views' latency. ``--think`` adds a pause between a session's
 moves (seconds; 0 = every session moves as fast as it can, the worst case).
+
+Then, with the load over, ``--gifs`` episodes of the paper suite's entries (100 steps each, pushed without frames,
+so Replay draws them by replaying the logged answers) are opened in Replay and made into GIFs, as a visitor does:
+the time to open each episode, to make its GIF (goal < 3 s for 100 steps), and to get it again (kept: one file
+per entry and episode). ``--gifs 0`` skips it.
 """
 
 from __future__ import annotations
@@ -109,7 +114,7 @@ def viewer(url: str, index: int, stop: threading.Event, out: dict, barrier: thre
         while not stop.is_set():
             suite, search, game, difficulty, model_type = asks[int(rng.integers(len(asks)))]
             t0 = time.perf_counter()
-            res = client.predict(suite, search, game, difficulty, model_type, None, api_name="/leaderboard_view")
+            res = client.predict(suite, search, game, difficulty, model_type, None, [], api_name="/leaderboard_view")
             latencies.append(time.perf_counter() - t0)
             if str(res[2]).startswith("⚠️"):
                 errors.append(res[2])
@@ -122,12 +127,51 @@ def cpu_of(proc) -> float:
     return cpu_seconds(proc.pid)
 
 
+def gif_times(url: str, n: int) -> dict:
+    """Open ``n`` episodes of the store's paper-suite entries in Replay and make each one's GIF twice, timed."""
+    from gradio_client import Client
+
+    client = Client(url, verbose=False, download_files=False, ssl_verify=False)
+    _, entries, _ = client.predict(api_name="/replay_refresh")
+    ids = [e for _, e in entries["choices"] if e.startswith("paper-")]
+    out = {"open": [], "first": [], "again": [], "steps": [], "errors": []}
+    for entry in ids:
+        t0 = time.perf_counter()
+        res = client.predict(entry, api_name="/replay_entry")
+        opened = time.perf_counter() - t0
+        episodes = [e for _, e in res[4]["choices"]]
+        # one episode per game: the first of each
+        seen, picks = set(), []
+        for e in episodes:
+            game = e.split("/", 1)[0]
+            if game not in seen:
+                seen.add(game)
+                picks.append(e)
+        for i, episode in enumerate(picks):
+            if len(out["first"]) >= n:
+                return out
+            if i:
+                t0 = time.perf_counter()
+                res = client.predict(episode, api_name="/replay_episode")
+                opened = time.perf_counter() - t0
+            out["open"].append(opened)
+            out["steps"].append(int(res[3]["maximum"]))
+            for key in ("first", "again"):
+                t0 = time.perf_counter()
+                gif, message = client.predict(api_name="/replay_gif")
+                out[key].append(time.perf_counter() - t0)
+                if not str(message).startswith("GIF ready"):
+                    out["errors"].append(message)
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sessions", type=int, default=20)
     ap.add_argument("--moves", type=int, default=30)
     ap.add_argument("--think", type=float, default=0.0, help="seconds between a session's moves")
     ap.add_argument("--viewers", type=int, default=2, help="sessions browsing the leaderboard meanwhile")
+    ap.add_argument("--gifs", type=int, default=4, help="paper-suite episodes made into GIFs after the load (0: none)")
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     scratch = tempfile.mkdtemp(prefix="space-load-")
@@ -157,6 +201,7 @@ def main() -> int:
             for t in watchers:
                 t.join()
             server_cpu = cpu_of(server) - cpu0
+            gifs = gif_times(url, args.gifs) if args.gifs else None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     lat = np.array([x for r in out.values() for x in r["latencies"]]) * 1000
@@ -176,6 +221,15 @@ def main() -> int:
     if len(vlat):
         print(f"leaderboard view latency ({len(vlat)} views) p50 {np.percentile(vlat, 50):.0f} ms, "
               f"p95 {np.percentile(vlat, 95):.0f} ms, max {vlat.max():.0f} ms")
+    if gifs is not None:
+        if gifs["first"]:
+            first = np.array(gifs["first"])
+            print(f"replay GIFs: {len(first)} episodes of {sorted(set(gifs['steps']))} steps (drawn by replaying the "
+                  f"log); open p50 {np.median(gifs['open']):.2f} s; GIF made in p50 {np.median(first):.2f} s, max "
+                  f"{first.max():.2f} s (goal < 3 s for 100 steps); again (kept) p50 {np.median(gifs['again']):.2f} s")
+        errors += gifs["errors"]
+        if gifs["errors"]:
+            print(f"GIF errors {len(gifs['errors'])}: {gifs['errors'][:2]}")
     return 0 if not errors and not leaks else 1
 
 

@@ -120,10 +120,10 @@ HOSTILE: list[tuple[str, str, Callable, str]] = [
      "input_tokens must be a non-negative integer or null (at most 10,000,000 per step), got 10000000000000000"),
     ("oracle-depth6", "random", _depth6, "run.json policy: the built-in baseline 'oracle' takes depth as an integer "
                                          "from 1 to 3, got 6"),
-    ("warmup-1e9", "random", _warmup, "suite smoke-v2 declares 32 policy steps and 1,000,000,010 warm-up moves in 8 "
+    ("warmup-1e9", "random", _warmup, "suite smoke-v3 declares 32 policy steps and 1,000,000,010 warm-up moves in 8 "
                                       "episodes: verifying it needs a budget of 2,000,036 s and 386 MB, more than the "
                                       "largest (3,600 s, 4,096 MB); refused without replaying it"),
-    ("steps-1e9", "random", _custom_steps, "the entry uses the custom suite custom-2048-paper-e1-s1000000000-seed0-v2: "
+    ("steps-1e9", "random", _custom_steps, "the entry uses the custom suite custom-2048-paper-e1-s1000000000-seed0-v3: "
                                            "the leaderboard takes the built-in suites only"),
     ("zero-width-oracle", "random", _name("oracle\u200b"), "its model name 'oracle\\u200b' looks like the name of "
                                                            "g1bench's built-in baseline 'oracle'"),
@@ -241,7 +241,7 @@ def hostile_store(smoke_runs, tmp_path_factory) -> dict[str, Any]:
         expect[e.entry_id] = reason
     good = make_entry(*run_data(smoke_runs["good"]))
     for i, (case, make, reason) in enumerate(RAW):
-        eid = f"smoke-v2/acme-vlm-7b--{i:016x}"
+        eid = f"smoke-v3/acme-vlm-7b--{i:016x}"
         target = folder / ENTRIES_DIR / eid
         target.mkdir(parents=True)
         for name, data in make(good.files).items():
@@ -287,7 +287,7 @@ def test_hostile_entries_in_a_local_store_are_skipped_with_their_reasons(hostile
     # the command prints the table (exit 0), one note per skipped entry, no traceback
     assert main(["leaderboard", "--repo", str(hostile_store["folder"]), "--suite", "smoke"]) == 0
     out, err = capsys.readouterr()
-    assert out.startswith("smoke-v2 (hash ") and "# copies (the same answers as an entry above; no rank)" in out
+    assert out.startswith("smoke-v3 (hash ") and "# copies (the same answers as an entry above; no rank)" in out
     assert len([ln for ln in err.splitlines() if ln.startswith("note: skipped ")]) == len(hostile_store["expect"])
     assert "Traceback" not in err
 
@@ -335,14 +335,14 @@ def test_hostile_entries_in_a_hub_store_are_skipped_with_their_reasons(hostile_s
             for p in batch:
                 shutil.copytree(p, stage / ENTRIES_DIR / p.parent.name / p.name)
             _py(env, UPLOAD, repo, str(stage), f"batch {i}")
-        big = tmp_path / "big" / ENTRIES_DIR / "smoke-v2" / f"acme-vlm-7b--{'e' * 16}"
+        big = tmp_path / "big" / ENTRIES_DIR / "smoke-v3" / f"acme-vlm-7b--{'e' * 16}"
         shutil.copytree(src / hostile_store["honest"]["good"], big)
         (big / "results.parquet").write_bytes(b"\0" * (5 * 2 ** 20))  # over the 4 MiB a results.parquet may have
         _py(env, UPLOAD, repo, str(tmp_path / "big"), "too large")
         hub.requests.clear()
         got = _py(env, AGGREGATE, repo)
         expect = dict(hostile_store["expect"])
-        expect[f"smoke-v2/acme-vlm-7b--{'e' * 16}"] = ("results.parquet is 5,242,880 bytes in the Hub listing, more "
+        expect[f"smoke-v3/acme-vlm-7b--{'e' * 16}"] = ("results.parquet is 5,242,880 bytes in the Hub listing, more "
                                                        "than the 4,194,304 bytes an entry's results.parquet may have; "
                                                        "not downloaded")
         check_table(got["lb"], expect, hostile_store["honest"], hostile_store["copies"])
@@ -495,7 +495,7 @@ def test_verify_under_budget_is_safe_from_several_threads(smoke_runs, tmp_path):
     assert "a step record is a JSON object with 'episode_id' (text) and 'step' (integer)" in got[1].problems[0]
     assert got[3].suite_kind == "custom" and got[3].problems == [
         f"{smoke_runs['custom']} uses the custom suite custom-swap-paper-e1-s3-seed0-v1: the leaderboard takes the "
-        "built-in suites only (paper, grid, smoke)"]
+        "built-in suites only (paper, grid, smoke, multiturn)"]
     assert [v.run_dir for v in got] == [str(r) for r in runs]
 
 
@@ -518,7 +518,7 @@ def test_a_store_without_baseline_entries_gets_overall_scores_from_baselines_com
 
     assert rows[0]["entry_id"] == good and rows[0]["overall"] == pytest.approx(
         expected_overall(res["good"], res["random"], res["oracle"], [f"{g}/paper" for g in GAMES]), abs=1e-9)
-    assert lb.suites["smoke-v2"]["baselines"] == "computed here" and lb.suites["smoke-v2"]["tiles"] == "bundled"
+    assert lb.suites["smoke-v3"]["baselines"] == "computed here" and lb.suites["smoke-v3"]["tiles"] == "bundled"
     # a pushed baseline entry stands for the computed one, and is checked against it
     push_run(smoke_runs["random"], store)
     real = agg.cached_baselines

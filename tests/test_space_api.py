@@ -24,6 +24,7 @@ gradio_client = pytest.importorskip("gradio_client")
 import g1bench  # noqa: E402
 from g1bench.eval.policies import OraclePolicy, Turn  # noqa: E402
 from g1bench.eval.runner import load_episodes  # noqa: E402
+from g1bench.space.board import fmt, read_table  # noqa: E402
 from g1bench.space.settings import SpaceSettings  # noqa: E402
 from g1bench.space.testing import make_run, serve, zip_folder  # noqa: E402
 from g1bench.testing.fake_openai import FakeOpenAIServer  # noqa: E402
@@ -43,6 +44,7 @@ def space(tmp_path_factory):
         make_run(root / "runs" / "oracle-small")
         settings = SpaceSettings(runs_dir=root / "runs", record_dir=root / "human", work_dir=root / "work",
                                  allow_private_endpoints=True, max_upload_mb=1, max_unzipped_mb=8, max_zip_files=500,
+                                 visitor_step_limit_s=2.0,
                                  results_store=str(store_copy(root / "store")), demo_store=None,
                                  accept_local_submissions=True)
         with warnings.catch_warnings():
@@ -68,9 +70,9 @@ def env_at(game, preset, seed):
     return env
 
 
-# Play outputs as the client sees them: frame, status, message, perception, prompt (the state and the
-# arrows' row are not data)
-FRAME, STATUS, MESSAGE, PERCEPTION, PROMPT = range(5)
+# Play outputs as the client sees them: frame, status, message, perception, prompt, the game's rule (the state and
+# the arrows' row are not data)
+FRAME, STATUS, MESSAGE, PERCEPTION, PROMPT, RULE = range(6)
 
 
 # -- Play -------------------------------------------------------------------------------------------------
@@ -177,13 +179,34 @@ def test_play_without_a_game_and_side_controls(client, space):
     assert out[MESSAGE] == ERR + "no game in progress: press New game"
     seed = client.predict(api_name="/play_random_seed")
     assert isinstance(seed, (int, float)) and 0 <= seed <= 2**32 - 1
-    presets = client.predict("swap", api_name="/play_game_changed")
-    assert presets[0]["choices"] == [[p, p] for p in g1bench.list_presets("swap")] and presets[1] == ""
-    assert client.predict("tetris", api_name="/play_game_changed")[1] == ERR + "unknown game 'tetris'"
     client.predict("2048", "paper", 3, False, False, api_name="/play_new")
     shown = client.predict(True, api_name="/play_show_model")
     ref = env_at("2048", "paper", 3)
     assert shown == (ref.game.perception_text(), ref.prompt)
+
+
+def test_opening_the_page_and_choosing_a_game_or_preset_deal_it(client):
+    """Play never shows an empty board or a board of another game than the one chosen."""
+    out = client.predict("2048", "paper", 9, False, False, api_name="/play_open")   # what the page load does
+    ref = env_at("2048", "paper", 9)
+    assert np.array_equal(pixels(out[FRAME]), ref.render()) and out[RULE].startswith("**2048**: Slide every tile")
+    assert out[MESSAGE].startswith("New game: 2048, preset paper, seed 9.")
+    again = client.predict("2048", "paper", 9, False, False, api_name="/play_open")   # a game is there: kept
+    assert again == tuple({"__type__": "update"} for _ in range(6))
+    # choosing a game deals it at its paper preset, and the preset list follows
+    out = client.predict("swap", 9, False, True, api_name="/play_game_changed")
+    ref = env_at("swap", "paper", 9)
+    assert np.array_equal(pixels(out[FRAME]), ref.render()) and out[PERCEPTION] == ref.game.perception_text()
+    assert out[RULE].startswith("**Swap (match-3)**: Swap two neighbouring tiles")
+    assert out[-1]["choices"] == [[p, p] for p in g1bench.list_presets("swap")] and out[-1]["value"] == "paper"
+    # choosing a preset deals it
+    out = client.predict("swap", "more-kinds", 9, False, True, api_name="/play_preset_changed")
+    assert out[PERCEPTION] == env_at("swap", "more-kinds", 9).game.perception_text()
+    assert out[MESSAGE].startswith("New game: Swap (match-3), preset more-kinds, seed 9.")
+    assert client.predict("tetris", 9, False, True, api_name="/play_game_changed")[MESSAGE] == ERR + "unknown game 'tetris'"
+    # a dropdown dismissed without a choice changes nothing
+    assert client.predict(None, 9, False, True, api_name="/play_game_changed") == tuple(
+        {"__type__": "update"} for _ in range(7))
 
 
 def test_play_recording_through_the_api(client, space):
@@ -231,7 +254,7 @@ def test_sessions_do_not_leak(space, tmp_path):
 W_FRAME, W_STATUS, W_PERC, W_THINK, W_ANSWER, W_ACTION, W_LOG, W_MSG, W_TIMER = range(9)
 
 
-def test_watch_oracle_step_tick_play_pause(client):
+def test_watch_oracle_step_tick_play_stop(client):
     out = client.predict("2048", "paper", 5, "oracle", "", "", "", api_name="/watch_start")
     assert out[W_MSG] == "Ready: press **Step** or **Play**." and "**Step** 0 / 100" in out[W_STATUS]
     ref, oracle = env_at("2048", "paper", 5), OraclePolicy()
@@ -245,7 +268,13 @@ def test_watch_oracle_step_tick_play_pause(client):
     assert timer == {"active": True, "value": 0.5, "__type__": "update"} and message == "Playing: one step every 0.5 s."
     with pytest.raises(gradio_client.exceptions.AppError, match="Value 99 is greater than maximum value 5.0"):
         client.predict(99, api_name="/watch_play")     # the slider's own bounds check answers
-    assert client.predict(api_name="/watch_pause") == ({"active": False, "__type__": "update"}, "Paused.")
+    timer, message = client.predict(api_name="/watch_stop")
+    assert timer == {"active": False, "__type__": "update"}
+    assert message == "Stopped at step 3: press **Step** or **Play** to go on, or **Start** for a new game."
+    out = client.predict(api_name="/watch_tick")   # a tick already on its way after Stop plays nothing
+    assert out[W_MSG] == ERR + "Stopped at step 3." and out[W_TIMER] == {"active": False, "__type__": "update"}
+    client.predict(0.5, api_name="/watch_play")   # Play goes on from there
+    assert "**Step** 4 / 100" in client.predict(api_name="/watch_tick")[W_STATUS]
     assert client.predict("swap", api_name="/watch_game_changed")[0]["choices"][0] == ["paper", "paper"]
     assert client.predict("own-endpoint", api_name="/watch_player_changed") == ()
 
@@ -275,6 +304,31 @@ def test_watch_visitor_endpoint_through_the_api(client):
         assert out[W_MSG].startswith(ERR + "the model's endpoint failed") and key not in json.dumps(out)
 
 
+def test_a_slow_endpoint_meets_the_step_limit_and_stop(space):
+    """A visitor's endpoint gets visitor_step_limit_s per step (said on the page); Stop ends a step at once."""
+    import time
+
+    limit = space["settings"].visitor_step_limit_s
+    url = space["url"]
+    c = gradio_client.Client(url, verbose=False, download_files=False, ssl_verify=False)
+    with FakeOpenAIServer(script=[("slow", limit + 5)]) as srv:   # one slow answer
+        c.predict("2048", "paper", 1, "own-endpoint", srv.base_url, "fake-model", "", api_name="/watch_start")
+        t0 = time.perf_counter()
+        out = c.predict(api_name="/watch_step")
+        took = time.perf_counter() - t0
+        assert out[W_MSG] == ERR + (f"your endpoint did not answer within {limit:g} s, this Space's limit per step; "
+                                    "the step was not played (press Step to try again)")
+        assert limit <= took < limit + 3 and "**Step** 0 / 100" not in str(out[W_STATUS])   # nothing else changed
+    with FakeOpenAIServer(delay=30) as srv:
+        c.predict("2048", "paper", 1, "own-endpoint", srv.base_url, "fake-model", "", api_name="/watch_start")
+        job = c.submit(api_name="/watch_step")
+        time.sleep(1.5)   # the step is waiting for the endpoint
+        t0 = time.perf_counter()
+        assert c.predict(api_name="/watch_stop")[1].startswith("Stopped at step 0")
+        out = job.result(timeout=10)
+        assert time.perf_counter() - t0 < 3 and out[W_MSG] == ERR + "Stopped at step 0: that step was not played."
+
+
 # -- Replay -----------------------------------------------------------------------------------------------
 # outputs: frame, info, answer, step slider, episode dropdown, message
 R_FRAME, R_INFO, R_ANSWER, R_STEP, R_EPISODE, R_MSG = range(6)
@@ -287,7 +341,7 @@ def test_replay_open_navigate_gif(client, space):
     choices, entries, message = client.predict(api_name="/replay_refresh")
     assert choices["choices"] == [["oracle-small", "oracle-small"]]
     n = len(entries["choices"])
-    assert n >= 8 and message == f"{n} verified entries in the results store, 1 run(s) in this Space's runs folder."
+    assert n >= 8 and message == f"{n} verified entries on the leaderboard, 1 run of this Space."
     out = client.predict("oracle-small", api_name="/replay_open")
     first = episodes[0]["steps"][0]
     assert out[R_ANSWER] == first["answer"] and out[R_STEP]["maximum"] == len(episodes[0]["steps"])
@@ -296,7 +350,8 @@ def test_replay_open_navigate_gif(client, space):
     out = client.predict(ep["episode_id"], api_name="/replay_episode")
     assert out[R_EPISODE]["value"] == ep["episode_id"] and out[R_ANSWER] == ep["steps"][0]["answer"]
     out = client.predict(4, api_name="/replay_goto")
-    assert out[R_ANSWER] == ep["steps"][3]["answer"] and out[R_STEP]["value"] == 4
+    # the slider asked for step 4 and shows it already: its value is not sent back (a key pressed meanwhile stays)
+    assert out[R_ANSWER] == ep["steps"][3]["answer"] and out[R_STEP] == {"__type__": "update"}
     out = client.predict(api_name="/replay_next")
     assert out[R_ANSWER] == ep["steps"][4]["answer"]
     out = client.predict(api_name="/replay_prev")
@@ -345,20 +400,28 @@ def test_upload_cannot_name_a_server_file(space):
 
 
 # -- Leaderboard ------------------------------------------------------------------------------------------
-# outputs: table, paper table, status, notes, skipped, heatmap choice, heatmap, perception plot, plots note, suite,
-# game, difficulty, model type, help, timer
+# outputs: table (HTML), paper table (an update: HTML and visibility), status, notes, skipped, heatmap choice, heatmap,
+# perception plot, plots note, suite, game, difficulty, model type, help, timer (the plots' column is not data)
 (L_TABLE, L_PAPER, L_STATUS, L_NOTES, L_SKIPPED, L_PICK, L_HEAT, L_PERC, L_PNOTE, L_SUITE, L_GAME, L_DIFF, L_TYPE,
  L_HELP, L_TIMER) = range(15)
 
 
 def lb(client, api="/leaderboard_view", suite="paper", search="", game="all", difficulty="all", model_type="all",
-       heatmap=None):
-    return client.predict(suite, search, game, difficulty, model_type, heatmap, api_name=api)
+       heatmap=None, columns=()):
+    return client.predict(suite, search, game, difficulty, model_type, heatmap, list(columns), api_name=api)
+
+
+def unchanged(output) -> bool:
+    """Whether an output came back as "no change" (an HTML output's carries an empty props update)."""
+    return isinstance(output, dict) and output.get("__type__") == "update" and "value" not in output
+
+
+def table(out, which=L_TABLE):
+    return read_table(out[which]["value"] if isinstance(out[which], dict) else out[which])
 
 
 def models(out, which=L_TABLE):
-    data = out[which]["value"]
-    return [row[data["headers"].index("model")] for row in data["data"]]
+    return [r["model"]["text"] for r in table(out, which)["rows"]]
 
 
 def test_leaderboard_view_filters_search_and_plots(client, space):
@@ -367,30 +430,34 @@ def test_leaderboard_view_filters_search_and_plots(client, space):
 
     snap = space["demo"].g1bench.leaderboard.wait(120)
     board = aggregate(space["settings"].results_store, log=lambda line: None)
-    out = lb(client)
+    out = lb(client, "/leaderboard_open")   # what the page shows when it opens
+    assert out == lb(client)
     assert out[L_TIMER] == {"active": False, "__type__": "update"} and out[L_SUITE]["value"] == "paper-v3"
     base = [r for r in board.table("paper") if r["kind"] == "baseline"]
-    table = out[L_TABLE]["value"]
-    assert table["headers"][:4] == ["rank", "model", "overall", "overall 95% CI"]
-    assert [(row[0], row[1], row[2]) for row in table["data"]] == [("baseline", r["model"], round(r["overall"], 1))
-                                                                  for r in base]
+    t = table(out)
+    assert t["columns"] == ["rank", "model", "overall", "game:2048", "game:shisensho", "game:shisensho-images",
+                            "game:swap"]
+    assert [(r["rank"]["text"], r["model"]["text"], r["overall"]["text"]) for r in t["rows"]] == [
+        ("baseline", r["model"], fmt(r["overall"])) for r in base]
     assert out[L_PAPER]["visible"] is True and models(out, L_PAPER) == [p["model"] for p in PAPER_ROWS]
-    paper = out[L_PAPER]["value"]
-    assert {row[paper["headers"].index("section")] for row in paper["data"]} == {"reported in the paper"}
-    # another suite: its filters start from "all"; then game, difficulty, model type and search
+    assert {r["kind"] for r in table(out, L_PAPER)["rows"]} == {"reported in the paper"}
+    assert all(r["overall"]["text"].startswith("≈ ") for r in table(out, L_PAPER)["rows"])
+    # another suite: its filters start from "all"; then game, difficulty, model type, search and columns
     out = lb(client, "/leaderboard_suite", suite="smoke-v3", game="swap")
-    assert out[L_GAME]["value"] == "all" and "2048" in out[L_TABLE]["value"]["headers"] and out[L_PAPER]["visible"] is False
+    assert out[L_GAME]["value"] == "all" and "game:2048" in table(out)["columns"] and out[L_PAPER]["visible"] is False
     assert models(out)[:2] == ["acme/vlm-7b", "acme/vlm-2b"]
     out = lb(client, "/leaderboard_filter_game", suite="smoke-v3", game="swap")
-    assert [h for h in out[L_TABLE]["value"]["headers"] if "Swap" in h or "2048" in h] == ["Swap", "Swap 95% CI"]
+    assert table(out)["columns"] == ["rank", "model", "overall", "game:swap"]
     out = lb(client, "/leaderboard_filter_difficulty", suite="grid-v2", difficulty="mono")
-    assert [h for h in out[L_TABLE]["value"]["headers"] if "95%" in h] == ["overall 95% CI", "2048 95% CI"]
+    assert table(out)["columns"] == ["rank", "model", "overall", "game:2048"]
     out = lb(client, "/leaderboard_filter_type", suite="smoke-v3", model_type="baseline")
     assert sorted(models(out)) == ["oracle", "random"]
     out = lb(client, "/leaderboard_search", suite="smoke-v3", search="2B")
-    assert models(out) == ["acme/vlm-2b"]
+    assert models(out) == ["acme/vlm-2b"] and table(out)["count"] == 1
+    out = lb(client, "/leaderboard_columns", suite="smoke-v3", columns=["date", "p_acc"])
+    assert table(out)["columns"][-2:] == ["p_acc", "date"]
     out = lb(client, search="x" * 300)
-    assert out[L_STATUS] == ERR + "the search is longer than 200 characters" and out[L_TABLE] == {"__type__": "update"}
+    assert out[L_STATUS] == ERR + "the search is longer than 200 characters" and unchanged(out[L_TABLE])
     # the grid suite's plots: a heatmap per run, the perception plot
     out = lb(client, suite="grid-v2")
     picks = out[L_PICK]["choices"]
@@ -414,26 +481,49 @@ def test_leaderboard_refresh_and_poll(client, space):
         out = lb(client, "/leaderboard_poll", suite="smoke-v3")
         if out[L_TIMER] == {"active": False, "__type__": "update"}:
             break
-        assert out[L_TABLE] == {"__type__": "update"} and "refreshing" in out[L_STATUS]
+        assert unchanged(out[L_TABLE]) and "refreshing" in out[L_STATUS]
     assert not service.loading() and out[L_SUITE]["value"] == "smoke-v3" and "acme/vlm-7b" in models(out)
     assert f"aggregated at" in out[L_STATUS] and "refreshing" not in out[L_STATUS]
 
 
 # -- Submit -----------------------------------------------------------------------------------------------
+# outputs: message, where, the visitor's submissions, poll timer, upload box, Hub name box (the ids are state)
+S_MSG, S_WHERE, S_QUEUE, S_TIMER, S_UPLOAD, S_HUB = range(6)
+
+
+def submitted(client, file=None, hub="", timeout=120):
+    """Submit, then poll as the page does until every submission of this visitor is final: the last status."""
+    import time
+
+    out = client.predict(gradio_client.handle_file(str(file)) if file else None, hub, api_name="/submit_run")
+    if out[S_MSG].startswith(ERR):
+        return out[S_MSG]
+    assert out[S_TIMER] == {"active": True, "__type__": "update"} and out[S_UPLOAD] is None and out[S_HUB] == ""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        queue, timer = client.predict(api_name="/submit_poll")
+        if timer == {"active": False, "__type__": "update"}:
+            return queue
+        time.sleep(0.2)
+    raise AssertionError("the submission did not finish")
+
+
 def test_submit_through_the_api(client, space):
     t = template_store()
-    where = client.predict(api_name="/submit_where")
-    assert where.startswith("Verified runs are added to this Space's results store, ")
-    message, _ = client.predict(gradio_client.handle_file(str(t["tampered_zip"])), "", api_name="/submit_run")
-    assert message.startswith("**Refused**: tampered-model does not verify: results.json results\\['2048/paper'\\]")
-    message, _ = client.predict(gradio_client.handle_file(str(t["new_zip"])), "", api_name="/submit_run")
-    assert message.startswith("**Accepted**: verified: smoke-v3 (built-in suite)")
-    space["demo"].g1bench.leaderboard.wait(120)   # the submission started a new aggregation
+    where = client.predict(api_name="/submit_where")   # (and the button's label, which is not data)
+    assert where.startswith("Verified runs are added to this Space's results store, this Space's results folder")
+    queue = submitted(client, t["tampered_zip"])
+    assert "✗ **tampered-model.zip** · refused\n\n**Refused**: tampered-model does not verify: results.json " \
+           "results\\['2048/paper'\\]" in queue
+    queue = submitted(client, t["new_zip"])
+    assert "✓ **new-model.zip** · on the board\n\n**On the board**: entry `smoke-v3/acme-vlm-13b--" in queue
     assert "acme/vlm-13b" in models(lb(client, suite="smoke-v3"))
-    message, _ = client.predict(None, "", api_name="/submit_run")
-    assert message == ERR + "upload a run folder as a .zip, or name a Hub dataset repo that holds a run"
-    message, _ = client.predict(None, "not a repo", api_name="/submit_run")
-    assert message.startswith(ERR + "'not a repo' is not a Hub dataset name")
+    queue = submitted(client, t["new_zip"])   # the same run again: which entry it is
+    assert "= **new-model.zip** · already on the board\n\n**Already on the board**: this run is entry" in queue
+    assert client.predict(None, "", api_name="/submit_run")[S_MSG] == \
+        ERR + "upload a run folder as a .zip, or name a Hub dataset repo that holds a run"
+    assert client.predict(None, "not a repo", api_name="/submit_run")[S_MSG].startswith(
+        ERR + "'not a repo' is not a Hub dataset name")
 
 
 # -- Replay of a store entry ----------------------------------------------------------------------------------
@@ -461,8 +551,8 @@ def test_every_endpoint_is_covered(tmp_path):
         warnings.simplefilter("ignore")
         demo = build_app(SpaceSettings(runs_dir=None, work_dir=tmp_path, results_store=str(tmp_path / "empty"),
                                        demo_store=None, preload_leaderboard=False, warm_tiles=False))
-    names = {d.api_name for d in demo.fns.values() if d.api_name}
+    names = {d.api_name for d in demo.fns.values() if d.api_name and d.api_visibility == "public"}
     source = Path(__file__).read_text() + (Path(__file__).parent / "test_space_hub.py").read_text()
     missing = sorted(n for n in names if f'"/{n}"' not in source and f'"{n}"' not in source
                      and not (n.startswith("play_") and n[5:] in ("up", "right", "down", "left")))
-    assert missing == [] and len(names) == 41
+    assert missing == [] and len(names) == 46

@@ -456,6 +456,81 @@ def test_replay_steps_through_a_run(settings, small_run):
         rb.shift(gone, 1)
 
 
+def test_a_gif_is_one_episode_made_once_in_the_worker(settings, small_run, monkeypatch):
+    """Only the episode asked for is encoded, once: asking again (or at the same time) gets the same file."""
+    import shutil
+    import threading
+
+    import g1bench.eval.gifs as gifs
+    from g1bench.eval.runner import load_episodes
+
+    shutil.copytree(small_run, settings.runs_dir / "oracle-small")
+    rb = ReplayBackend(settings, FrameStore(settings.scratch("frames")))
+    calls, gate = [], threading.Event()
+    real = gifs.write_gif
+
+    def counted(frames_dir, path, ids, duration_ms):
+        calls.append((threading.current_thread().name, list(ids)))
+        gate.wait(10)
+        return real(frames_dir, path, ids, duration_ms)
+
+    monkeypatch.setattr(gifs, "write_gif", counted)
+    s, _ = rb.open_run("oracle-small")
+    ep = load_episodes(small_run)[0]
+    out: list[str] = []
+    asks = [threading.Thread(target=lambda: out.append(rb.gif(s))) for _ in range(3)]
+    for t in asks:
+        t.start()
+    threading.Event().wait(0.3)
+    gate.set()
+    for t in asks:
+        t.join(30)
+    assert len(out) == 3 and len(set(out)) == 1 and len(calls) == 1   # three visitors, one encoding
+    assert calls[0][0].startswith("g1bench-gif") and calls[0][1] == [x["frame"] for x in ep["steps"]]
+    before = os.stat(out[0]).st_mtime_ns
+    assert rb.gif(s) == out[0] and os.stat(out[0]).st_mtime_ns == before and len(calls) == 1   # kept, not made again
+    s2, _ = rb.select_episode(s, load_episodes(small_run)[1]["episode_id"])
+    assert rb.gif(s2) != out[0] and len(calls) == 2   # another episode: its own GIF
+
+
+def test_paths_of_the_server_are_hidden_from_visitors(tmp_path):
+    from g1bench.space.text import PathScrubber
+
+    store = tmp_path / "my_store"
+    scrub = PathScrubber([(store, "[results store]"), (tmp_path, "[Space files]"), ("/", "[root]")])
+    assert scrub(f"cannot read {store}/entries/x/run.json: denied") == "cannot read [results store]: denied"
+    assert scrub(f"in {tmp_path}/work/submissions/abc/zip/run") == "in [Space files]"
+    assert scrub(f"see file://{store}/entries/x") == "see [a file on the server]"
+    assert scrub(esc(f"{store}/entries")) == "[results store]"   # as it reads inside escaped Markdown
+    assert scrub("a/b and /etc/passwd stay: they are not the Space's") == "a/b and /etc/passwd stay: they are not the Space's"
+    assert scrub(f"{store}x is in the Space's folder") == "[Space files] is in the Space's folder"
+    only = PathScrubber([(store, "[results store]")])
+    assert only(f"{store}x is another folder") == f"{store}x is another folder"
+    settings = SpaceSettings(results_store=str(store), runs_dir=tmp_path / "runs", work_dir=tmp_path / "w")
+    labels = dict((str(p), label) for p, label in settings.private_folders())
+    assert labels[str(store)] == "[results store]" and labels[str(tmp_path / "runs")] == "[runs folder]"
+    assert str(Path.home()) in labels and labels[str(Path.home())] == "[home]"
+
+
+def test_the_about_tab_cites_links_and_names_the_suites_of_this_g1bench(tmp_path):
+    from g1bench.eval.suites import get_suite
+    from g1bench.space.about import G1_BIBTEX, about_text, rule_line
+
+    settings = SpaceSettings(work_dir=tmp_path, datasets_repo="org/g1bench-data")
+    text = about_text(settings, "org/g1bench-results", "https://hub.example")
+    assert f"## The paper protocol (suite `{get_suite('paper').suite_id}`)" in text
+    assert G1_BIBTEX in text and "@software{g1bench," in text and f"version = {{{g1bench.__version__}}}" in text
+    assert "[org/g1bench-results](https://hub.example/datasets/org/g1bench-results)" in text
+    assert "[org/g1bench-data](https://hub.example/datasets/org/g1bench-data)" in text
+    assert "[https://github.com/g1bench/g1bench](https://github.com/g1bench/g1bench)" in text
+    assert "g1bench push runs/qwen --repo org/g1bench-results" in text
+    assert "Results dataset**: this Space keeps its results in a folder of its own" in about_text(
+        SpaceSettings(work_dir=tmp_path), None)
+    assert {g: rule_line(g).split("**")[1] for g in g1bench.list_games()} == {
+        "2048": "2048", "shisensho": "Shisen-Sho", "shisensho-images": "Shisen-Sho (natural images)",
+        "swap": "Swap (match-3)"}
+
+
 def test_replay_upload_opens_and_cleans_up(settings, small_run, tmp_path):
     rb = ReplayBackend(settings, FrameStore(settings.scratch("frames")))
     z = zip_folder(small_run, tmp_path / "run.zip")

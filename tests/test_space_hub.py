@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -24,7 +25,9 @@ pytest.importorskip("gradio")
 gradio_client = pytest.importorskip("gradio_client")
 
 from g1bench.eval.runner import load_episodes  # noqa: E402
+from g1bench.space.board import read_table  # noqa: E402
 from g1bench.space.testing import serve_process  # noqa: E402
+from g1bench.space.text import esc  # noqa: E402
 from g1bench.testing import HubServer, hub_env  # noqa: E402
 
 from test_leaderboard import FakeVLM, make_run  # noqa: E402
@@ -34,8 +37,9 @@ TOKEN = "hf_space_write_secret_77"
 REPO = "org/g1bench-results"
 ROOT = Path(__file__).resolve().parents[1]
 ERR = "⚠️ "
-# Leaderboard outputs (see tests/test_space_api.py) and Replay outputs
+# Leaderboard outputs (see tests/test_space_api.py), Submit outputs and Replay outputs
 L_TABLE, L_STATUS, L_TIMER = 0, 2, 14
+S_MSG = 0
 R_FRAME, R_INFO, R_ANSWER, R_STEP, R_EPISODE, R_MSG = range(6)
 
 
@@ -75,12 +79,27 @@ def client(space, tmp_path):
 
 
 def lb(client, api="/leaderboard_view", suite="smoke-v3"):
-    return client.predict(suite, "", "all", "all", "all", None, api_name=api)
+    return client.predict(suite, "", "all", "all", "all", None, ["entry"], api_name=api)
 
 
 def table_rows(out):
-    data = out[L_TABLE]["value"]
-    return [dict(zip(data["headers"], row)) for row in data["data"]]
+    return read_table(out[L_TABLE])["rows"]
+
+
+def submitted(client, file=None, hub=""):
+    """Submit, then poll as the page does until the submission is final: the visitor's submissions (Markdown)."""
+    import time
+
+    out = client.predict(gradio_client.handle_file(str(file)) if file else None, hub, api_name="/submit_run")
+    if out[S_MSG].startswith(ERR):
+        return out[S_MSG]
+    for _ in range(600):
+        queue, timer = client.predict(api_name="/submit_poll")
+        if timer == {"active": False, "__type__": "update"}:
+            newest = re.split(r"\n\n(?=(?:…|✓|=|✗|!) \*\*)", queue)[1]   # after the heading, newest first
+            return newest.split("\n\n", 1)[1]   # its message
+        time.sleep(0.2)
+    raise AssertionError("the submission did not finish")
 
 
 def refreshed(client, suite="smoke-v3"):
@@ -101,10 +120,11 @@ def test_the_leaderboard_reads_the_hub_store(client, hub):
     server = hub["server"]
     out = lb(client)
     rows = table_rows(out)
-    assert [r["model"] for r in rows][:2] == ["acme/vlm-7b", "acme/vlm-2b"]
+    assert [r["model"]["text"] for r in rows][:2] == ["acme/vlm-7b", "acme/vlm-2b"]
     head = server.head("dataset", REPO).oid
-    assert all(r["entry"].startswith(f"{server.url}/datasets/{REPO}/tree/{head}/entries/smoke-v3/") for r in rows)
-    assert out[L_STATUS].startswith(f"**8 verified runs** in hf://datasets/{REPO} ")
+    # each entry links to its folder in the results repo
+    assert all(r["entry"]["href"].startswith(f"{server.url}/datasets/{REPO}/tree/{head}/entries/smoke-v3/") for r in rows)
+    assert out[L_STATUS].startswith(f"8 verified runs in 3 suites of [{REPO}]({server.url}/datasets/{REPO}) · ")
     assert TOKEN not in json.dumps(out)
 
 
@@ -113,34 +133,37 @@ def test_submissions_are_verified_and_committed(client, hub):
 
     server, t = hub["server"], template_store()
     commits = server.commit_count("dataset", REPO)
-    message, where = client.predict(gradio_client.handle_file(str(t["tampered_zip"])), "", api_name="/submit_run")
+    message = submitted(client, t["tampered_zip"])
     assert message.startswith("**Refused**: tampered-model does not verify: ")
-    assert where == f"Verified runs are added to this Space's results store, hf://datasets/{REPO}."
+    where = client.predict(api_name="/submit_where")
+    assert where.startswith(f"Verified runs are added to this Space's results store, [{REPO}]({server.url}/datasets/{REPO})")
     assert server.commit_count("dataset", REPO) == commits
-    # a zip: one commit with the entry's files, byte for byte what `g1bench push` writes
-    message, _ = client.predict(gradio_client.handle_file(str(t["new_zip"])), "", api_name="/submit_run")
-    assert message.startswith("**Accepted**: verified: smoke-v3 (built-in suite)") and TOKEN not in message
+    # a zip: one commit with the entry's files, byte for byte what `g1bench push` writes; done once on the board
+    message = submitted(client, t["new_zip"])
+    assert message.startswith("**On the board**: entry [") and TOKEN not in message
+    assert f"]({server.url}/datasets/{REPO}/tree/" in message   # a link to the entry in the results repo
     assert server.commit_count("dataset", REPO) == commits + 1
     entry = entry_from_run_dir(t["new"])
     for path, data in entry.paths().items():
         assert server.file_bytes("dataset", REPO, path) == data
     # a run named by its Hub repo (read without the Space's token)
-    message, _ = client.predict(None, "acme/my-runs/runs/vlm-hub", api_name="/submit_run")
-    assert message.startswith("**Accepted**") and server.commit_count("dataset", REPO) == commits + 2
+    message = submitted(client, None, "acme/my-runs/runs/vlm-hub")
+    assert message.startswith("**On the board**") and server.commit_count("dataset", REPO) == commits + 2
     assert entry_from_run_dir(hub["hub_run"]).entry_id.split("/")[1] in entries_of(server)
     # an entry of a store, named by its folder: the same bytes, nothing written
     folder = f"{REPO}/entries/{entry.entry_id}"
-    message, _ = client.predict(None, folder, api_name="/submit_run")
-    assert message.startswith("**Already there**") and server.commit_count("dataset", REPO) == commits + 2
+    message = submitted(client, None, folder)
+    assert message.startswith("**Already on the board**: this run is entry [") and \
+        server.commit_count("dataset", REPO) == commits + 2
     for name, said in (("acme/my-runs/runs/nothing", "acme/my-runs/runs/nothing does not exist"),
                        ("acme/missing-repo", "no public dataset repo acme/missing-repo on the Hub"),
                        ("acme/my-runs@nobranch", "acme/my-runs has no revision 'nobranch'"),
                        ("acme/my-runs/runs", "acme/my-runs/runs holds no g1bench run: it needs run.json, results.json "
                                              "and steps.jsonl (a run folder) or a results-store entry's files")):
-        assert client.predict(None, name, api_name="/submit_run")[0] == ERR + said
+        assert submitted(client, None, name) == ERR + esc(said, 600)
     assert server.commit_count("dataset", REPO) == commits + 2
     # both new runs on the leaderboard after a refresh
-    models = [r["model"] for r in table_rows(refreshed(client))]
+    models = [r["model"]["text"] for r in table_rows(refreshed(client))]
     assert {"acme/vlm-13b", "acme/vlm-hub"} <= set(models)
 
 

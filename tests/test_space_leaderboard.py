@@ -9,6 +9,7 @@ games here: the Space must show exactly what the leaderboard computes.
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import json
 import os
 import shutil
@@ -25,13 +26,15 @@ import g1bench
 from g1bench.eval.policies import OraclePolicy, RandomPolicy
 from g1bench.space import SpaceError
 from g1bench.space.frames import FrameStore
+from g1bench.leaderboard.aggregation import Leaderboard
+from g1bench.space.board import fmt, read_table
 from g1bench.space.leaderboard import LeaderboardService, build_view, heatmap_png
 from g1bench.space.play import PlayBackend
 from g1bench.space.replay import ReplayBackend
 from g1bench.space.settings import SpaceSettings
-from g1bench.space.submit import SubmitBackend, parse_hub_name
+from g1bench.space.submit import SubmitBackend, parse_hub_name, render_status
 from g1bench.space.testing import zip_folder
-from g1bench.space.text import esc
+from g1bench.space.text import esc, h
 from g1bench.space.warmup import TileWarmup
 
 from test_leaderboard import FakeVLM, Interrupting, make_run, tamper_figure, unknown_suite
@@ -131,56 +134,125 @@ def aggregated(store: Path):
     return aggregate(str(store), log=lambda line: None)
 
 
-def column(view, name):
-    return list(view.table[name])
+def table(view, which="table") -> dict:
+    return read_table(view.table_html if which == "table" else view.paper_html)
+
+
+def column(view, key, which="table"):
+    """A column of a table as shown (its cells' text; the interval under a figure is apart, in ``ci``)."""
+    return [r[key]["text"] for r in table(view, which)["rows"]]
+
+
+def shown(x):
+    return fmt(x)
 
 
 # -- the leaderboard ----------------------------------------------------------------------------------------
 def test_the_view_shows_what_the_leaderboard_aggregates(shared):
     lb_settings, service = shared
-    from g1bench.leaderboard.paper import PAPER_ROWS
+    from g1bench.leaderboard.paper import APPROXIMATE_REASON, PAPER_ROWS, approximate_overall
 
     snap = service.snapshot()
     lb = aggregated(Path(lb_settings.results_store))
     assert not service.loading() and snap.generation == 1 and not snap.demo and snap.error is None
-    # the paper suite by default: g1bench's baselines, then the paper's rows in their own table
+    # the paper suite by default: a compact table (rank, model, overall with its CI, the four games), g1bench's
+    # baselines marked in the rank column
     v = build_view(snap)
     assert v.suite == "paper-v3" and [s for _, s in v.suites] == ["grid-v2", "paper-v3", "smoke-v3"]
-    rows = lb.table("paper")
-    base = [r for r in rows if r["kind"] == "baseline"]
+    t = table(v)
+    assert t["columns"] == ["rank", "model", "overall", "game:2048", "game:shisensho", "game:shisensho-images",
+                            "game:swap"]
+    base = [r for r in lb.table("paper") if r["kind"] == "baseline"]
     assert column(v, "model") == [r["model"] for r in base] == ["oracle", "random"]
-    assert column(v, "rank") == ["baseline", "baseline"] and column(v, "section") == ["baseline", "baseline"]
-    assert column(v, "overall") == [round(r["overall"], 1) for r in base]
-    assert column(v, "2048") == [round(r["2048"]) for r in base]
-    assert column(v, "2048 95% CI") == [f"[{round(r['2048_ci95_low']):g}, {round(r['2048_ci95_high']):g}]" for r in base]
-    assert column(v, "entry") == [r["entry_url"] for r in base]
-    assert list(v.paper["model"]) == [p["model"] for p in PAPER_ROWS]
-    assert set(v.paper["section"]) == {"reported in the paper"}
-    assert list(v.paper["Swap"]) == [float(p["scores"]["swap"]) for p in PAPER_ROWS]
-    assert "8 verified runs" in v.status and "left out" not in v.status
-    assert "g1bench-overall/1" in v.help and v.skipped == "Every entry of the store verified."
+    assert column(v, "rank") == ["baseline", "baseline"] and [r["kind"] for r in t["rows"]] == ["baseline"] * 2
+    assert column(v, "overall") == [shown(r["overall"]) for r in base]
+    assert [r["overall"]["ci"] for r in t["rows"]] == [f"[{shown(r['overall_ci95_low'])}, {shown(r['overall_ci95_high'])}]"
+                                                      for r in base]
+    assert column(v, "game:2048") == [shown(r["2048"]) for r in base]
+    assert [r["game:2048"]["title"] for r in t["rows"]] == [
+        f"95% CI [{shown(r['2048_ci95_low'])}, {shown(r['2048_ci95_high'])}]" for r in base]
+    # counts match the table shown: 2 of the suite's 2, the other suites' runs said apart
+    assert t["count"] == 2 == v.counts["shown"] and v.counts == {"measured": 0, "baselines": 2, "other": 0, "shown": 2,
+                                                                 "suite": 2, "all": 8, "suites": 3, "paper": 8}
+    assert t["caption"] == "2 of 2 verified runs of paper-v3 (2 baselines) · 6 more in other suites"
+    # the paper's rows in their own table, each with an overall score against this suite's baselines, marked ≈
+    p = table(v, "paper")
+    assert column(v, "model", "paper") == [r["model"] for r in PAPER_ROWS] and {r["kind"] for r in p["rows"]} == \
+        {"reported in the paper"}
+    info = lb.suites["paper-v3"]
+    want = [approximate_overall(r["scores"], info["anchors"], info["game_of"])["overall"] for r in PAPER_ROWS]
+    assert column(v, "overall", "paper") == [f"≈ {shown(x)}" for x in want]
+    assert column(v, "game:swap", "paper") == [shown(r["scores"]["swap"]) for r in PAPER_ROWS]
+    assert p["caption"].startswith("8 of 8 rows reported in the G1 paper") and h(APPROXIMATE_REASON, 1000) in v.paper_html
+    # the store is never named by its path
+    assert v.status.startswith("8 verified runs in 3 suites of this Space's results folder · aggregated at")
+    assert str(lb_settings.results_store) not in v.status + v.table_html + v.paper_html
+    assert "g1bench-overall/1" in v.help and "Why `random-legal` ties the `oracle` on three games" in v.help
+    assert "On this suite g1bench's `random` scores 742 on 2048 and its `oracle` 1630" in v.help
+    assert v.skipped == "Every entry of the store verified."
     # the smoke suite: measured rows ranked as the leaderboard ranks them, then baselines; no paper rows
     v = build_view(snap, "smoke-v3")
     smoke = [r for r in lb.table("smoke") if r["kind"] != "reported in the paper"]
     assert column(v, "model") == [r["model"] for r in smoke]
     assert column(v, "rank") == [r["rank_label"] if r["kind"] == "measured" else "baseline" for r in smoke]
-    assert column(v, "model")[:2] == ["acme/vlm-7b", "acme/vlm-2b"] and len(v.paper) == 0
-    p_acc = [None if r["perception_accuracy"] is None else round(100 * r["perception_accuracy"], 1) for r in smoke]
-    assert [None if isinstance(x, float) and np.isnan(x) else x for x in column(v, "P acc %")] == p_acc
+    assert column(v, "model")[:2] == ["acme/vlm-7b", "acme/vlm-2b"] and v.paper_html == ""
+    # Hub ids link to their model page; baselines are not Hub ids
+    assert [r["model"]["href"] for r in table(v)["rows"]] == [
+        f"https://huggingface.co/{r['model']}" if "/" in r["model"] else None for r in smoke]
+    assert table(v)["caption"] == "4 of 4 verified runs of smoke-v3 (2 measured, 2 baselines) · 4 more in other suites"
 
 
-def test_filters_search_and_bad_input(shared):
+def test_the_column_picker_and_links_to_entries(shared, tmp_path):
+    lb_settings, service = shared
+    snap = service.snapshot()
+    lb = aggregated(Path(lb_settings.results_store))
+    smoke = [r for r in lb.table("smoke") if r["kind"] != "reported in the paper"]
+    v = build_view(snap, "smoke-v3", columns=["p_acc", "entry", "ci", "nonsense"])
+    assert v.columns == ["ci", "p_acc", "entry"]   # in the picker's order; unknown ones dropped
+    t = table(v)
+    assert t["columns"][-2:] == ["p_acc", "entry"]
+    assert column(v, "p_acc") == ["–" if r["perception_accuracy"] is None else f"{round(100 * r['perception_accuracy'], 1):g}%"
+                                  for r in smoke]
+    assert [r["game:2048"]["ci"] for r in t["rows"]] == [f"[{shown(r['2048_ci95_low'])}, {shown(r['2048_ci95_high'])}]"
+                                                        for r in smoke]
+    # a local store's entries: their short id, no link and no path
+    assert column(v, "entry") == [r["entry_id"].rsplit("--", 1)[-1] for r in smoke]
+    assert {r["entry"]["href"] for r in t["rows"]} == {None} and "file://" not in v.table_html
+    # a Hub store's entries link to their folder in the results repo
+    from g1bench.space.board import entry_link
+
+    url = "https://huggingface.co/datasets/org/results/tree/abc/entries/smoke-v3/acme-vlm-7b--0123456789abcdef"
+    html = entry_link(url, "smoke-v3/acme-vlm-7b--0123456789abcdef").text
+    assert html == (f'<a href="{url}" target="_blank" rel="noopener noreferrer nofollow">0123456789abcdef</a>')
+    assert "<a" not in entry_link("file:///srv/store/entries/x", "smoke-v3/x--1").text
+    with pytest.raises(SpaceError, match="the columns must be a list of column names"):
+        build_view(snap, columns=[1, 2])
+
+
+def test_filters_search_and_empty_states(shared):
     lb_settings, service = shared
     snap = service.snapshot()
     v = build_view(snap, "smoke-v3", search="  VLM-2B ")
-    assert column(v, "model") == ["acme/vlm-2b"]
+    assert column(v, "model") == ["acme/vlm-2b"] and table(v)["count"] == 1
+    assert table(v)["caption"].startswith("1 of 4 verified runs of smoke-v3 (1 measured)")
     v = build_view(snap, "smoke-v3", model_type="baseline")
     assert sorted(column(v, "model")) == ["oracle", "random"] and v.model_types == ["all", "baseline", "open weights"]
     v = build_view(snap, "smoke-v3", game="swap")
-    assert [c for c in v.table.columns if c[:1].isupper() or c[0].isdigit()] == ["Swap", "Swap 95% CI", "P acc %",
-                                                                                 "R acc %"]
+    assert table(v)["columns"] == ["rank", "model", "overall", "game:swap"]
     v = build_view(snap, "paper-v3", model_type="API")
-    assert set(v.paper["type"]) == {"API"} and len(v.table) == 0
+    assert set(column(v, "model", "paper")) == {"OpenAI o1", "Claude-3.7-Sonnet-Thinking", "GPT-4o"}
+    # a search with no hits says so and what to do (no empty header)
+    t = table(v)
+    assert t["rows"] == [] and t["columns"] == [] and t["count"] == 0
+    assert t["empty"] == "No run of paper-v3 matches model type API. Clear the search or choose another model type."
+    t = table(build_view(snap, "smoke-v3", search="zebra"))
+    assert t["empty"] == "No run of smoke-v3 matches “zebra”. Clear the search."
+    # a built-in suite nobody ran here yet: what to run
+    lb_empty = dataclasses.replace(snap, lb=Leaderboard.build([], [], "x"), summaries={})
+    t = table(build_view(lb_empty))
+    assert t["empty"] == ("No verified run of paper-v3 yet. Evaluate a model with g1bench eval --model MODEL --suite "
+                          "paper -o runs/MODEL and submit the run folder on the Submit tab. The paper's own figures "
+                          "are below.")
     # a filter of another suite falls back to "all" with a note; garbage is refused
     v = build_view(snap, "smoke-v3", difficulty="mono")
     assert v.difficulty == "all" and "difficulty 'mono' is not in this suite" in v.notes
@@ -190,9 +262,31 @@ def test_filters_search_and_bad_input(shared):
         build_view(snap, search="x" * 201)
     with pytest.raises(SpaceError, match="the game filter must be text"):
         build_view(snap, game=["swap"])
-    # still loading: a message, no table
+    # still loading: a loading state, no table
     v = build_view(None, loading=True)
-    assert v.loading and v.status.startswith("⏳ **Loading the leaderboard**") and len(v.table) == 0
+    assert v.loading and v.status.startswith("⏳ **Loading the leaderboard**")
+    assert table(v)["rows"] == [] and "Loading the leaderboard" in table(v)["empty"]
+
+
+def test_rows_of_kinds_this_space_does_not_know_are_listed_not_ranked(shared):
+    """The leaderboard may list more kinds of rows (a copy of another entry, a model it cannot resolve): the
+    table shows them after the ranked ones, with their kind in the rank column and counted apart."""
+    lb_settings, service = shared
+    snap = service.snapshot()
+    lb = snap.lb
+    row = dict(next(r for r in lb.rows if r["suite_id"] == "smoke-v3" and r["model"] == "acme/vlm-2b"),
+               kind="copy", rank=None, rank_label="", note="the same run as another entry")
+
+    class Listing(type(lb)):   # a leaderboard whose table lists one more kind of row, after the others
+        def table(self, suite="paper"):
+            return super().table(suite) + ([row] if self.resolve_suite(suite) == "smoke-v3" else [])
+
+    odd = Listing(**{f.name: getattr(lb, f.name) for f in dataclasses.fields(lb)})
+    v = build_view(dataclasses.replace(snap, lb=odd), "smoke-v3")
+    t = table(v)
+    assert [r["kind"] for r in t["rows"]][-1] == "copy" and column(v, "rank")[-1] == "copy"
+    assert t["rows"][-1]["model"]["title"] == "the same run as another entry"
+    assert v.counts["other"] == 1 and "1 listed, not ranked" in t["caption"]
 
 
 def test_grid_suite_cells_and_plots(shared):
@@ -203,22 +297,25 @@ def test_grid_suite_cells_and_plots(shared):
     # the store has no oracle entry on the grid suite, but the aggregation computes both baselines itself
     assert "no overall score" not in v.notes
     # several presets per game: one normalised score per game
-    norm = [c for c in v.table.columns if c.endswith("(norm.)")]
-    assert norm == ["2048 (norm.)", "Shisen-Sho (norm.)", "Shisen-Sho images (norm.)", "Swap (norm.)"]
-    assert v.table[norm].notna().all().all() and "pick a difficulty" in v.notes
-    v = build_view(snap, "grid-v2", difficulty="base")
+    t = table(v)
+    assert [c for c in t["columns"] if c.startswith("game:")] == ["game:2048", "game:shisensho",
+                                                                  "game:shisensho-images", "game:swap"]
+    assert "2048 (norm.)" in v.table_html and all(r["game:2048"]["text"] not in ("", "–") for r in t["rows"])
+    assert "pick a difficulty" in v.notes
+    v = build_view(snap, "grid-v2", difficulty="base", columns=["ci"])
     assert v.difficulty == "base"
-    assert [c for c in v.table.columns if "95%" in c] == ["overall 95% CI", "2048 95% CI", "Shisen-Sho 95% CI",
-                                                          "Swap 95% CI"]   # shisensho-images has no 'base' preset
+    # shisensho-images has no 'base' preset
+    assert table(v)["columns"] == ["rank", "model", "overall", "game:2048", "game:shisensho", "game:swap"]
     summaries = {s["model"]: s for s in lb.entries if s["suite_id"] == "grid-v2"}
-    for model, mean in zip(column(v, "model"), column(v, "2048")):
-        if model not in summaries:  # the oracle baseline the aggregation computed (the store has none)
-            assert model == "oracle"
+    for r in table(v)["rows"]:
+        if r["model"]["text"] not in summaries:  # the oracle baseline the aggregation computed (the store has none)
+            assert r["model"]["text"] == "oracle"
             continue
-        expect = summaries[model]["groups"]["2048/base"]["mean"]
-        assert mean == (round(expect) if abs(expect) >= 100 else round(expect, 1))
+        g = summaries[r["model"]["text"]]["groups"]["2048/base"]
+        assert r["game:2048"]["text"] == shown(g["mean"]) and r["game:2048"]["ci"] == f"[{shown(g['ci95'][0])}, " \
+                                                                                       f"{shown(g['ci95'][1])}]"
     # heatmaps per grid run and the perception plot, drawn in the background
-    assert {m["model"] for m in snap.heatmaps} == {"random", "acme/vlm-7b"}
+    assert v.has_plots and {m["model"] for m in snap.heatmaps} == {"random", "acme/vlm-7b"}
     assert all(Path(m["png"]).is_file() and Image.open(m["png"]).size[0] > 600 for m in snap.heatmaps)
     assert Image.open(snap.perception_png).size[0] > 600 and "grid" in snap.plots_note
     v = build_view(snap, "grid-v2", search="acme")
@@ -241,7 +338,7 @@ def test_skipped_entries_and_the_demo_store(tmp_path):
     assert len(lb.skipped) == 1 and "acme/vlm-2b" not in column(v, "model")
     assert "1 left out" in v.status and v.skipped.startswith(f"- smoke-v3/acme-vlm-2b--")
     assert "results.json results\\['2048/paper'\\].mean: recorded" in v.skipped   # escaped Markdown
-    # an empty results store: the demo store is shown, said so
+    # an empty results store: the demo store is shown, said so (by name, not by path)
     settings = SpaceSettings(results_store=str(tmp_path / "empty"), demo_store=template_store()["store"],
                              work_dir=tmp_path / "w2")
     svc = LeaderboardService(settings, tmp_path / "plots2")
@@ -250,13 +347,16 @@ def test_skipped_entries_and_the_demo_store(tmp_path):
     v = build_view(snap)
     assert snap.demo and snap.source == str(template_store()["store"])
     assert "Showing the **demo store**" in v.status and "has no entries yet" in v.status
+    assert "the demo store (g1bench's own verified baselines)" in v.status and str(tmp_path) not in v.status
     assert column(v, "model") == ["oracle", "random"]
-    # no store and no demo: the paper's rows alone
+    # no store and no demo: the paper's rows alone, with no overall score (no baselines), said why
     settings = SpaceSettings(results_store=str(tmp_path / "empty"), demo_store=None, work_dir=tmp_path / "w3")
     svc = LeaderboardService(settings, tmp_path / "plots3")
     svc.refresh()
     v = build_view(svc.wait(60))
-    assert len(v.table) == 0 and len(v.paper) == 8 and "0 verified runs" in v.status
+    assert table(v)["rows"] == [] and len(table(v, "paper")["rows"]) == 8 and "0 verified runs" in v.status
+    assert set(column(v, "overall", "paper")) == {"–"}
+    assert h("no overall score: this suite has no random and oracle baseline runs to normalise with") in v.paper_html
 
 
 def test_a_failed_aggregation_keeps_the_last_table_and_says_why(tmp_path):
@@ -264,20 +364,21 @@ def test_a_failed_aggregation_keeps_the_last_table_and_says_why(tmp_path):
     svc = LeaderboardService(settings, tmp_path / "plots")
 
     def boom():
-        raise RuntimeError("disk on fire")
+        raise RuntimeError(f"disk on fire at {settings.results_store}/entries")
 
     real, svc._aggregate = svc._aggregate, boom
     svc.refresh()
-    v = build_view(svc.wait(60))   # nothing before: the paper's rows and the reason
-    assert len(v.table) == 0 and len(v.paper) == 8 and not v.loading
-    assert "⚠️ the leaderboard could not be aggregated (RuntimeError: disk on fire); press Refresh" in v.status
+    v = build_view(svc.wait(60))   # nothing before: the paper's rows and the reason (the store's path hidden)
+    assert table(v)["rows"] == [] and len(table(v, "paper")["rows"]) == 8 and not v.loading
+    assert ("⚠️ the leaderboard could not be aggregated (RuntimeError: disk on fire at \\[results store\\]); press "
+            "Refresh") in v.status
     svc._aggregate = real
     svc.refresh()
-    assert len(build_view(svc.wait(60)).table) == 2 and svc.snapshot().error is None
+    assert len(table(build_view(svc.wait(60)))["rows"]) == 2 and svc.snapshot().error is None
     svc._aggregate = boom
     svc.refresh()
     v = build_view(svc.wait(60))   # a table before: it stays, with the reason
-    assert len(v.table) == 2 and "disk on fire" in v.status
+    assert len(table(v)["rows"]) == 2 and "disk on fire" in v.status
 
 
 def test_refresh_while_running_runs_once_more(fresh):
@@ -296,28 +397,58 @@ def test_refresh_while_running_runs_once_more(fresh):
 
 
 # -- submissions ----------------------------------------------------------------------------------------------
-def test_submit_a_zip_accepted_then_already_there(fresh):
+def test_submit_a_zip_until_it_is_on_the_board_then_already_there(fresh):
     lb_settings, service = fresh
     from g1bench.leaderboard import open_store
 
     sub = SubmitBackend(lb_settings, service)
-    assert sub.describe() == f"Verified runs are added to this Space's results store, {esc(lb_settings.results_store)}."
-    res = sub.submit(str(template_store()["new_zip"]), "")
-    assert res.accepted and res.verified and res.message.startswith("**Accepted**: verified: smoke-v3 (built-in suite)")
-    assert res.entry_id in {r.entry_id for r in open_store(lb_settings.results_store).entries()}
-    snap = service.wait(120)
-    assert snap.generation == 2 and "acme/vlm-13b" in column(build_view(snap, "smoke-v3"), "model")
-    again = sub.submit(str(template_store()["new_zip"]), None)
-    assert again.accepted and again.message.startswith("**Already there**") and again.entry_id == res.entry_id
+    assert sub.describe().startswith("Verified runs are added to this Space's results store, this Space's results "
+                                     "folder, and appear on the leaderboard")
+    first = sub.submit(str(template_store()["new_zip"]), "")
+    assert first.state in ("queued", "verifying", "writing") and first.label == "new-model.zip"
+    done = sub.queue.wait(first.id)
+    assert done.state == "on the board", done.message
+    entry = done.entry_id
+    assert entry in {r.entry_id for r in open_store(lb_settings.results_store).entries()}
+    assert done.message.startswith(f"**On the board**: entry `{entry}` of `smoke-v3` (rank ")
+    assert "acme/vlm-13b" in column(build_view(service.snapshot(), "smoke-v3"), "model")
+    # the same run again: it says which entry it is, and writes nothing
+    again = sub.queue.wait(sub.submit(str(template_store()["new_zip"]), None).id)
+    assert again.state == "already on the board" and again.entry_id == entry
+    assert again.message.startswith(f"**Already on the board**: this run is entry `{entry}` of `smoke-v3`")
     assert not any(lb_settings.scratch("submissions").iterdir())   # unpacked uploads are removed
+    # a visitor sees only the submissions they hold the ids of
+    assert [s.id for s in sub.queue.status([again.id, "not-an-id", 7])] == [again.id]
+    text = render_status(sub.queue.status([first.id, again.id]))
+    assert text.startswith("#### Your submissions") and text.index("· already on the board") < text.index("· on the board\n")
+
+
+@pytest.mark.slow
+def test_a_slow_submission_does_not_block_the_others(fresh, tmp_path):
+    """Several submissions at once: a paper-suite run (4,000 steps to replay) and a small one submitted after it;
+    the small one is on the board while the big one is still being verified."""
+    lb_settings, service = fresh
+    from g1bench.leaderboard import open_store
+
+    big = open_store(str(ROOT / "leaderboard"))
+    oracle = next(r.entry_id for r in big.entries() if "/oracle--" in r.entry_id)
+    run = big.fetch_entry(oracle, dest=tmp_path / "paper-oracle", frames=False)
+    sub = SubmitBackend(lb_settings, service)
+    slow = sub.submit(str(zip_folder(run, tmp_path / "paper-oracle.zip")))
+    fast = sub.submit(str(template_store()["new_zip"]))
+    done = sub.queue.wait(fast.id, 120)
+    still = sub.queue.status([slow.id])[0]
+    assert done.state == "on the board" and still.state == "verifying", (done, still)
+    slow_done = sub.queue.wait(slow.id, 300)   # the paper baselines are in the store already
+    assert slow_done.state == "already on the board" and slow_done.entry_id == oracle
 
 
 def test_submit_refuses_with_the_reason(fresh, tmp_path):
     lb_settings, service = fresh
     sub = SubmitBackend(lb_settings, service)
     t = template_store()
-    res = sub.submit(str(t["tampered_zip"]), "")
-    assert not res.accepted and not res.verified
+    res = sub.queue.wait(sub.submit(str(t["tampered_zip"]), "").id)
+    assert res.state == "refused"
     assert res.message == f"**Refused**: {esc('tampered-model does not verify: ' + t['tampered_reason'], 700)}"
     runs = tmp_path / "runs"
     shard = make_run(runs / "shard", "smoke", RandomPolicy(), shard=(0, 2))
@@ -325,10 +456,11 @@ def test_submit_refuses_with_the_reason(fresh, tmp_path):
         make_run(runs / "incomplete", "smoke", Interrupting(RandomPolicy(), after=3))
     mystery = unknown_suite(t["new"], runs / "mystery")
     for run, words in ((shard, "shard"), (runs / "incomplete", "incomplete"), (mystery, "not a built-in one")):
-        res = sub.submit(str(zip_folder(run, tmp_path / f"{run.name}.zip")))
-        assert res.message.startswith(f"**Refused**: {run.name} ") and words in res.message, res.message
-        assert "submissions" not in res.message   # the Space's scratch path is not shown
-    # not a run, two runs, both or neither input
+        res = sub.queue.wait(sub.submit(str(zip_folder(run, tmp_path / f"{run.name}.zip"))).id)
+        assert res.state == "refused" and res.message.startswith(f"**Refused**: {run.name} ") and words in res.message, \
+            res.message
+        assert "submissions" not in res.message and str(tmp_path) not in res.message   # no path of the Space
+    # not a run, two runs, both or neither input: refused at once
     junk = tmp_path / "junk.zip"
     with zipfile.ZipFile(junk, "w") as zf:
         zf.writestr("notes/readme.txt", "hello")
@@ -350,6 +482,7 @@ def test_submit_refuses_with_the_reason(fresh, tmp_path):
         zf.writestr("../run.json", "{}")
     with pytest.raises(SpaceError, match="the zip has a path that leaves its folder"):
         sub.submit(str(evil))
+    assert not any(lb_settings.scratch("submissions").iterdir())
 
 
 def test_submit_without_write_access_shows_the_push_command(tmp_path, monkeypatch):
@@ -357,13 +490,15 @@ def test_submit_without_write_access_shows_the_push_command(tmp_path, monkeypatc
     settings = SpaceSettings(results_store=str(store), demo_store=None, work_dir=tmp_path / "w")
     svc = LeaderboardService(settings, tmp_path / "plots")
     sub = SubmitBackend(settings, svc)
-    assert "does not add them to its results store" in sub.describe()
+    assert "does not add them to its results store (this Space's results folder)" in sub.describe()
+    assert sub.button_label() == "Verify"
     before = sorted(p.name for p in (store / "entries" / "smoke-v3").iterdir())
-    res = sub.submit(str(template_store()["new_zip"]))
-    assert res.verified and not res.accepted
-    assert f"```bash\ng1bench push new-model --repo {store}\n```" in res.message
+    res = sub.queue.wait(sub.submit(str(template_store()["new_zip"])).id)
+    assert res.state == "verified"
+    # a local store has no repo a visitor could push to: the command names theirs, never a path here
+    assert "```bash\ng1bench push new-model --repo ORG/NAME\n```" in res.message and str(store) not in res.message
     assert sorted(p.name for p in (store / "entries" / "smoke-v3").iterdir()) == before
-    # a Hub store without the operator's write token: the same, naming the secret
+    # a Hub store without the operator's write token: the command names this Space's results repo
     from g1bench.leaderboard.store import HubStore
 
     monkeypatch.delenv("G1BENCH_TEST_WRITE", raising=False)
@@ -371,8 +506,34 @@ def test_submit_without_write_access_shows_the_push_command(tmp_path, monkeypatc
     can, why = LeaderboardService(hub_settings, tmp_path / "p").write_policy(HubStore("org/results"))
     assert (can, why) == (False, "this Space holds no write token for org/results (the operator sets the "
                                  "G1BENCH_TEST_WRITE secret)")
+    hub_sub = SubmitBackend(hub_settings, LeaderboardService(hub_settings, tmp_path / "p"))
+    from g1bench.eval.verify import verify_run
+
+    text = hub_sub._command(verify_run(template_store()["new"]), "new-model", why, HubStore("org/results"), None, str)
+    assert "```bash\ng1bench push new-model --repo org/results\n```" in text
+    assert "Add it to this leaderboard's results repo, org/results, from your machine" in text
     monkeypatch.setenv("G1BENCH_TEST_WRITE", "hf_xyz")
     assert LeaderboardService(hub_settings, tmp_path / "p").write_policy(HubStore("org/results")) == (True, "")
+
+
+def test_every_verification_goes_through_one_seam(fresh, monkeypatch):
+    """Submit verifies only through verify_submission, in a verifier process under the suite's budget: never in the
+    Space's own process."""
+    lb_settings, service = fresh
+    import g1bench.space.submit as submit_mod
+
+    seen = []
+    real = submit_mod.verify_submission
+    monkeypatch.setattr(submit_mod, "verify_submission", lambda run_dir, work: seen.append(run_dir) or real(run_dir, work))
+    import g1bench.eval.verify as verify_mod
+
+    calls = []
+    real_verify = verify_mod.verify_run
+    monkeypatch.setattr(verify_mod, "verify_run", lambda *a, **k: calls.append(a) or real_verify(*a, **k))
+    sub = SubmitBackend(lb_settings, service)
+    res = sub.queue.wait(sub.submit(str(template_store()["new_zip"])).id)
+    assert res.state == "on the board" and len(seen) == 1   # verified once, through the seam
+    assert calls == []   # the replay ran in the verifier process, not in the Space's
 
 
 @pytest.mark.parametrize("name,expected", [

@@ -15,7 +15,7 @@ This module imports nothing heavy: the harness imports it for its summary table.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping, Sequence
 
 #: the games of the paper, in the order of its figure
 PAPER_GAMES = ("2048", "shisensho", "shisensho-images", "swap")
@@ -70,4 +70,48 @@ def paper_rows_csv() -> str:
     return out.getvalue()
 
 
-__all__ = ["PAPER_GAMES", "PAPER_UNITS", "PAPER_ROWS", "REPORTED", "paper_reference", "paper_rows_csv"]
+#: why an overall score of a paper row is approximate (shown with it)
+APPROXIMATE_REASON = (
+    "approximate: the paper's figures are means of its own runs (not this suite's seeded episodes, and with no "
+    "per-episode scores), normalised here with this suite's g1bench random and oracle baselines; no interval, "
+    "no rank")
+
+
+def approximate_overall(scores: Mapping[str, float], anchors: Mapping[str, Sequence[float]],
+                        game_of: Mapping[str, str]) -> dict[str, Any]:
+    """The overall score of a row of the paper against a suite's baselines, marked approximate.
+
+    Each anchored cell ``g`` of the suite (``anchors``: ``{group: (random_g, oracle_g)}``, ``game_of``: ``{group:
+    game}``, as in :attr:`g1bench.leaderboard.Leaderboard.suites`) takes the paper's figure for its game, and the
+    cells are normalised and averaged exactly like a measured row (:func:`g1bench.leaderboard.scoring.overall`).
+
+    Args:
+        scores: the paper's figure per game (a row's ``scores``).
+        anchors, game_of: the suite's baselines and its cells' games.
+
+    Returns:
+        ``{"overall": float | None, "games": {game: normalised score}, "approximate": True, "reason": str}``;
+        ``overall`` is None (and ``reason`` says why) when the suite has no baselines or the paper has no figure
+        for one of its games.
+
+    Example::
+
+        approximate_overall({"2048": 1070, ...}, lb.suites["paper-v3"]["anchors"], lb.suites["paper-v3"]["game_of"])
+    """
+    from .scoring import game_scores, overall
+
+    anchor = {g: (float(v[0]), float(v[1])) for g, v in anchors.items()}
+    if not anchor:
+        return {"overall": None, "games": {}, "approximate": True,
+                "reason": "no overall score: this suite has no random and oracle baseline runs to normalise with"}
+    missing = sorted({game_of[g] for g in anchor} - set(scores))
+    if missing:
+        return {"overall": None, "games": {}, "approximate": True,
+                "reason": f"no overall score: the paper reports no figure for {', '.join(missing)}"}
+    means = {g: float(scores[game_of[g]]) for g in anchor}
+    return {"overall": overall(means, anchor, game_of), "games": game_scores(means, anchor, game_of),
+            "approximate": True, "reason": APPROXIMATE_REASON}
+
+
+__all__ = ["PAPER_GAMES", "PAPER_UNITS", "PAPER_ROWS", "REPORTED", "APPROXIMATE_REASON", "paper_reference",
+           "paper_rows_csv", "approximate_overall"]

@@ -188,9 +188,24 @@ def push_run(run_dir: str | os.PathLike, store: "Store | str | None" = None, *, 
         entry, v, verdict = prepare_entry(run_dir, work, frames=frames, budget=budget)
         if frames and not entry.frames:
             raise PushRefused(f"{_where(run_dir)} has no frames to push (it was run with --no-frames)")
-        put: PutResult = store.put(entry, frames=frames)
+        return store_entry(entry, v, verdict, store, frames=frames)
+
+
+def store_entry(entry: EntryFiles, verification: Any, verdict: dict[str, Any], store: Store, *,
+                frames: bool = False) -> PushResult:
+    """:func:`push_run`'s second half: write an entry that :func:`prepare_entry` built (and verified) to ``store``
+    and remember its verdict. The Space calls the two halves itself, to say whether a run is already on the board
+    before it writes anything; call it while ``prepare_entry``'s work folder still holds the entry's frames.
+
+    Raises:
+        StoreError: the store cannot be written (no token, no access, a full disk).
+    """
+    if isinstance(store, HubStore):
+        _require_token(store)
+    put: PutResult = store.put(entry, frames=frames)
     _remember_verdict(entry, verdict)
-    return PushResult(entry.entry_id, put.changed, put.url, put.commit, store.describe(), v.summary(), put.frames_added)
+    return PushResult(entry.entry_id, put.changed, put.url, put.commit, store.describe(), verification.summary(),
+                      put.frames_added)
 
 
 def _remember_verdict(entry: EntryFiles, verdict: dict[str, Any]) -> None:
@@ -420,5 +435,5 @@ def add_push_arguments(p) -> None:
                         "$G1BENCH_RESULTS_DIR or ~/.local/share/g1bench/results)")
 
 
-__all__ = ["PushRefused", "PushResult", "check_run", "push_run", "prepare_entry", "snapshot_run", "stored_verdict",
-           "open_model_pr", "eval_results_for", "cmd_push", "add_push_arguments"]
+__all__ = ["PushRefused", "PushResult", "check_run", "push_run", "prepare_entry", "store_entry", "snapshot_run",
+           "stored_verdict", "open_model_pr", "eval_results_for", "cmd_push", "add_push_arguments"]

@@ -10,7 +10,7 @@ every event handler's logic lives here and is tested without a browser.
   shared with another visitor) and the checks every input goes through;
 * :mod:`.play`, :mod:`.watch`, :mod:`.replay`: the Play, Watch and Replay tabs' backends;
   :mod:`.leaderboard`: the Leaderboard tab (``g1bench.leaderboard``'s aggregation, cached per process and
-  refreshed in the background); :mod:`.submit`: the Submit tab (verify, then ``Store.add_run`` or the
+  refreshed in the background); :mod:`.submit`: the Submit tab (verify, then ``push.store_entry`` or the
   ``g1bench push`` command); :mod:`.record`: opt-in recording of human games as an ``episodes`` dataset;
   :mod:`.about`: texts; :mod:`.frames`: frames as PNG files for the browser; :mod:`.text`: untrusted text in
   Markdown; :mod:`.warmup`: the natural-image tiles loaded at start-up, never in a visitor's request;

@@ -1,6 +1,12 @@
-"""The Space's texts: the header, the About tab and the tabs' short notes (Markdown, no HTML)."""
+"""The Space's texts: the header, each game's rule, the tabs' short notes and the About tab (Markdown, no HTML).
+
+Texts that depend on the Space (its limits, its results repo, the suite versions of this g1bench) are functions
+of the settings; suite ids always come from :mod:`g1bench.eval.suites`, never written here.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from .. import __version__
 from ..leaderboard.scoring import OVERALL_FORMULA
@@ -8,27 +14,52 @@ from ..leaderboard.scoring import OVERALL_FORMULA
 TITLE = "g1bench: VLM-Gym games for vision-language models"
 
 INTRO = (
-    "The four visual games of the G1 paper's VLM-Gym ([arXiv 2505.13426](https://arxiv.org/abs/2505.13426)): "
-    "**play** them yourself, **watch** a baseline or a model play step by step, **replay** evaluation runs frame "
-    "by frame, compare verified results on the **leaderboard**, and **submit** your own run."
+    "The visual games of the G1 paper's VLM-Gym ([arXiv 2505.13426](https://arxiv.org/abs/2505.13426)): verified "
+    "results on the **leaderboard**, **play** the games yourself, **watch** a model play, **replay** runs, "
+    "**submit** your own."
 )
+
+#: one line per game: what a move is and when it succeeds (shown under the board in Play and Watch)
+GAME_RULES = {
+    "2048": "Slide every tile up, right, down or left; two equal tiles that meet merge into one. "
+            "A move that merges tiles earns +1, any other -1.",
+    "shisensho": "Pick two identical tiles that can be joined by a path of at most three straight lines (two turns) "
+                 "through empty cells or around the board; they are removed.",
+    "shisensho-images": "Pick two pictures of the same class (e.g. two different cats) that can be joined by a path "
+                        "of at most three straight lines through empty cells or around the board; they are removed.",
+    "swap": "Swap two neighbouring tiles (side by side, not diagonal) so that three or more of a kind line up.",
+}
+
+
+def rule_line(game: str) -> str:
+    """The game's rule as one line of Markdown (empty for a game without one)."""
+    from .sessions import GAME_LABELS
+
+    rule = GAME_RULES.get(game)
+    return f"**{GAME_LABELS.get(game, game)}**: {rule}" if rule else ""
+
 
 PLAY_NOTE = (
-    "You see exactly the frame a model is shown. **2048**: arrow buttons or your keyboard's arrow keys. "
-    "**Shisen-Sho / Swap**: click two tiles (the first one is outlined in orange)."
+    "You see exactly the frame a model is shown. **2048**: the arrow buttons, your keyboard's arrow keys or a swipe "
+    "on the board. **Shisen-Sho / Swap**: click two tiles (the first one is outlined in orange)."
 )
 
-WATCH_NOTE = (
-    "A baseline or a model plays one game of up to 100 steps. **Start** deals the board, **Step** asks for one "
-    "move, **Play** keeps going at the chosen speed until **Pause**. For your own OpenAI-compatible endpoint, the "
-    "key is kept in this browser session's server memory only: it is never saved, logged, shown or recorded."
-)
+
+def watch_note(visitor_limit_s: float, model_limit_s: float) -> str:
+    """The Watch tab's note, with the time limits of a step."""
+    return (
+        "A baseline or a model plays one game of up to 100 steps. **Start** deals the board, **Step** asks for one "
+        "move, **Play** keeps going at the chosen speed, **Stop** ends it at once (a step still waiting for an answer "
+        f"is not played). **Time limit**: your own endpoint gets **{visitor_limit_s:g} s per step** (this Space's own "
+        f"model {model_limit_s:g} s); a slower answer is not played. Your key stays in this browser session's server "
+        "memory only: never saved, logged, shown or recorded."
+    )
+
 
 REPLAY_NOTE = (
-    "Pick an entry of the results store (the leaderboard's verified runs), a run from this Space's runs folder, or "
-    "upload a run folder as a `.zip` (a folder written by `g1bench eval`: its step log and `frames/`). Uploads are "
-    "checked and only their data files are read; nothing in them is executed. Steps whose frame was not stored "
-    "are drawn by replaying the logged answers."
+    "Pick a verified entry of the leaderboard or a run of this Space, or upload a run folder as a `.zip` (what "
+    "`g1bench eval -o DIR` wrote). Steps whose frame was not stored are drawn by replaying the logged answers; "
+    "nothing uploaded is executed."
 )
 
 RECORD_NOTE = (
@@ -38,21 +69,64 @@ RECORD_NOTE = (
 )
 
 LEADERBOARD_NOTE = (
-    "Every run below was **verified**: its step log replays through the games to exactly the recorded steps and "
-    "figures, and it is verified again whenever the leaderboard is aggregated. Per game: the paper's metric with "
-    "its 95% interval; **overall**: the score normalised between g1bench's random (0) and oracle (100) baselines. "
-    "Sort by any column from the ⋮ menu of its header. The paper's own numbers are listed apart, below: they are "
-    "reported, not verified."
+    "Every run here was **verified**: its step log replays through the games to exactly its recorded figures. "
+    "**overall**: 0 = random, 100 = oracle (see *How to read this*)."
 )
 
 SUBMIT_NOTE = (
     "Upload a run folder as a `.zip` (the folder `g1bench eval -o DIR` wrote: `run.json`, `results.json`, "
     "`steps.jsonl`; frames are not needed) or name a Hub dataset repo that holds one (`ORG/NAME`, or "
-    "`ORG/NAME/path/to/run`). The Space runs `g1bench verify` on it: a run that does not verify, is incomplete, "
-    "is a shard or uses a custom suite is refused with the reason. Nothing you upload is executed."
+    "`ORG/NAME/path/to/run`). Each submission is verified on its own (`g1bench verify`: its step log replayed "
+    "through the games); several can wait in line, and you see each one's status below until it is on the board. "
+    "A run that does not verify, is incomplete, is a shard or uses a custom suite is refused with the reason. "
+    "Nothing you upload is executed."
 )
 
-ABOUT = f"""
+G1_BIBTEX = """@article{chen2025g1,
+  title   = {G1: Bootstrapping Perception and Reasoning Abilities of Vision-Language Model via Reinforcement Learning},
+  author  = {Chen, Liang and Gao, Hongcheng and Liu, Tianyu and Huang, Zhiqi and Sung, Flood and Zhou, Xinyu
+             and Wu, Yuxin and Chang, Baobao},
+  journal = {arXiv preprint arXiv:2505.13426},
+  year    = {2025},
+  url     = {https://arxiv.org/abs/2505.13426}
+}"""
+
+
+def g1bench_bibtex(code_url: str) -> str:
+    """The BibTeX entry for g1bench itself (this version)."""
+    return ("@software{g1bench,\n"
+            "  title   = {g1bench: VLM-Gym games, evaluation and a verified leaderboard for vision-language models},\n"
+            "  author  = {{g1bench contributors}},\n"
+            "  year    = {2025},\n"
+            f"  version = {{{__version__}}},\n"
+            f"  url     = {{{code_url}}}\n"
+            "}")
+
+
+def about_text(settings: Any, results_repo: str | None = None, hub: str = "https://huggingface.co") -> str:
+    """The About tab: what g1bench measures, the paper protocol, how to evaluate and publish, the overall score,
+    links (code, the results dataset, the datasets) and how to cite."""
+    from ..eval.suites import get_suite
+
+    paper = get_suite("paper")
+    hub = hub.rstrip("/")
+    links = [f"- **Code**: [{settings.code_url}]({settings.code_url}) (Apache-2.0)"]
+    if results_repo:
+        links.append(f"- **Results dataset** (every verified run of this leaderboard, with its step log): "
+                     f"[{results_repo}]({hub}/datasets/{results_repo})")
+    else:
+        links.append("- **Results dataset**: this Space keeps its results in a folder of its own; publish yours to a "
+                     "Hub dataset repo with `g1bench push RUN_DIR --repo ORG/NAME`")
+    if settings.datasets_repo:
+        links.append(f"- **Datasets** (episodes, perception and training data of the games): "
+                     f"[{settings.datasets_repo}]({hub}/datasets/{settings.datasets_repo})")
+    else:
+        links.append("- **Datasets**: `g1bench data build` writes the games' episodes, perception and training data "
+                     "as Hugging Face datasets, and `g1bench data push` publishes them")
+    links.append(f"- **Natural-image tiles**: [CIFAR-10]({hub}/datasets/uoft-cs/cifar10) (Krizhevsky, 2009)")
+    links.append("- **The G1 paper**: [arXiv 2505.13426](https://arxiv.org/abs/2505.13426), its code "
+                 "[github.com/chenllliang/G1](https://github.com/chenllliang/G1)")
+    return f"""
 ## What g1bench measures
 
 Vision-language models that must **act**, not just describe. Each game shows the model a rendered frame and a
@@ -73,7 +147,7 @@ board exactly?) and **reasoning accuracy** (do its moves succeed when it saw the
 decomposition of why a model fails. The `grid` suite plays every preset, and the leaderboard draws a
 perception x reasoning heatmap per model from it.
 
-## The paper protocol (suite `paper-v2`)
+## The paper protocol (suite `{paper.suite_id}`)
 
 10 episodes of 100 policy steps per game at each game's `paper` preset, with **G1's exact prompts and answer
 grammar**. 2048 starts after 100 random warm-up moves and is scored by the merge score summed over the 100 steps
@@ -91,11 +165,10 @@ g1bench eval --model Qwen/Qwen2.5-VL-7B-Instruct --suite paper -o runs/qwen  # a
 g1bench eval --model gpt-4o --base-url https://api.openai.com/v1 --api-key-env OPENAI_API_KEY -o runs/gpt-4o
 g1bench report runs/qwen --videos                                            # table, plots and GIF replays
 g1bench verify runs/qwen                                                     # every figure recomputed from the log
-g1bench push runs/qwen --repo ORG/g1bench-results                            # verifies first; refuses what does not
+g1bench push runs/qwen --repo {results_repo or "ORG/g1bench-results"}   # verifies first; refuses what does not
 ```
 
-Or submit the run folder (zipped) on the **Submit** tab. `g1bench leaderboard --repo ORG/g1bench-results` prints
-the same table as this Space.
+Or submit the run folder (zipped) on the **Submit** tab.
 
 ## The overall score ({OVERALL_FORMULA})
 
@@ -105,6 +178,24 @@ where `score_g` is the model's mean paper metric in the cell and `random_g`, `or
 its cells, the overall score the mean over the games: 0 = random, 100 = oracle, not clipped. Its 95% interval is a
 percentile bootstrap over episodes (2,000 resamples within each cell), and a model ranks above another only when
 its overall score is higher with 95% confidence; otherwise they share a rank (`=2`).
+
+## Links
+
+{chr(10).join(links)}
+
+## Cite
+
+The G1 paper (VLM-Gym, the games and the protocol):
+
+```bibtex
+{G1_BIBTEX}
+```
+
+g1bench (this re-implementation, its evaluation harness and leaderboard):
+
+```bibtex
+{g1bench_bibtex(settings.code_url)}
+```
 
 ## Run this Space yourself
 
@@ -117,5 +208,6 @@ g1bench space --deploy ORG/my-space --with-wheel     # upload it as a Hugging Fa
 g1bench {__version__} · Apache-2.0 · G1 paper: Chen et al., 2025.
 """
 
-__all__ = ["TITLE", "INTRO", "PLAY_NOTE", "WATCH_NOTE", "REPLAY_NOTE", "RECORD_NOTE", "LEADERBOARD_NOTE",
-           "SUBMIT_NOTE", "ABOUT"]
+
+__all__ = ["TITLE", "INTRO", "GAME_RULES", "rule_line", "PLAY_NOTE", "watch_note", "REPLAY_NOTE", "RECORD_NOTE",
+           "LEADERBOARD_NOTE", "SUBMIT_NOTE", "G1_BIBTEX", "g1bench_bibtex", "about_text"]

@@ -42,6 +42,7 @@ class PlayView:
     perception: str
     prompt: str
     is_2048: bool
+    rule: str = ""
 
 
 def parse_direction(direction: Any) -> int:
@@ -157,7 +158,7 @@ class PlayBackend:
     @staticmethod
     def _howto(game: str) -> str:
         if game == "2048":
-            return "Use the arrow buttons or your keyboard's arrow keys."
+            return "Use the arrow buttons, your keyboard's arrow keys or swipe on the board."
         return "Click two tiles to play them as a pair."
 
     # -- moves ---------------------------------------------------------------------------------------
@@ -311,8 +312,11 @@ class PlayBackend:
             status += " · ⏺ recording"
         if s.note:
             status += f"\n\n{s.note}"
+        from .about import rule_line
+
         return PlayView(frame=self.frames.png_path(frame), status=status, message=s.message,
-                        perception=game.perception_text(), prompt=env.prompt, is_2048=s.game == "2048")
+                        perception=game.perception_text(), prompt=env.prompt, is_2048=s.game == "2048",
+                        rule=rule_line(s.game))
 
 
 __all__ = ["PlayBackend", "PlayView", "DIRECTIONS", "parse_direction"]

@@ -21,6 +21,7 @@ import os
 import re
 import shutil
 import stat
+import threading
 import uuid
 import zipfile
 from dataclasses import dataclass, field, replace
@@ -213,6 +214,46 @@ def _step_fields(s: dict[str, Any]) -> dict[str, Any]:
             "fallback_action": s.get("fallback_action"), "latency_s": s.get("latency_s")}
 
 
+def _gif_name(episode_id: str) -> str:
+    from ..core.hashing import content_hash
+
+    return content_hash(["gif", episode_id])
+
+
+class GifMaker:
+    """Encodes GIFs in one worker thread, one at a time, each GIF once: a visitor asking for a GIF that is being
+    made waits for that same encoding (keyed by its path: one per run and episode)."""
+
+    def __init__(self) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="g1bench-gif")
+        self._lock = threading.Lock()
+        self._jobs: dict[str, Any] = {}
+
+    def make(self, path: Path, frames_dir: Path, ids: list[str], timeout: float) -> str:
+        """``path`` written from the frames ``ids`` of ``frames_dir`` (at most once), within ``timeout`` seconds."""
+        from concurrent.futures import TimeoutError as FutureTimeout
+
+        from ..eval.gifs import write_gif
+
+        key = str(path)
+        with self._lock:
+            job = self._jobs.get(key)
+            if job is None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                job = self._jobs[key] = self._pool.submit(write_gif, frames_dir, path, ids, 250)
+                job.add_done_callback(lambda _f, k=key: self._forget(k))
+        try:
+            return job.result(timeout=timeout)
+        except FutureTimeout:
+            raise SpaceError("the GIF is taking long (other GIFs are being made); try again in a minute") from None
+
+    def _forget(self, key: str) -> None:
+        with self._lock:
+            self._jobs.pop(key, None)
+
+
 class ReplayBackend:
     """Replay-tab actions (holds only the app's read-only services)."""
 
@@ -222,6 +263,7 @@ class ReplayBackend:
         self.frames = frames
         self.leaderboard = leaderboard
         self.warmup = warmup
+        self.gifs = GifMaker()
 
     # -- entries of the results store ----------------------------------------------------------------
     def entry_choices(self) -> list[tuple[str, str]]:
@@ -391,51 +433,37 @@ class ReplayBackend:
         s = check_replay_session(session)
         return self.goto(s, s.index + delta)
 
-    def gif(self, session: Any) -> str:
-        """An animated GIF of the current episode (made by :func:`g1bench.eval.report.write_videos`, which
-        writes one per episode of the run; they are kept for the next visitor of the same run)."""
-        from PIL import Image
+    def gif(self, session: Any, timeout: float = 120.0) -> str:
+        """An animated GIF of the current episode (4 frames per second), made once per run and episode.
 
-        from ..eval.report import video_jobs, write_videos
-        from ..eval.runner import load_episodes
-
+        Only this episode is encoded, from the frame files the view already uses (the run's stored frames, or the
+        ones drawn when the episode was opened), each distinct frame decoded once (:func:`g1bench.eval.gifs.write_gif`),
+        in the backend's GIF worker thread: visitors asking for the same GIF share one encoding, and a GIF made
+        once is served from its file afterwards.
+        """
         s = check_replay_session(session)
-        frames = sum(e["n_steps"] for e in s.episodes)
-        if frames > MAX_GIF_FRAMES:
-            raise SpaceError(f"this run has {frames} steps, too many for a GIF here; run `g1bench report RUN --videos`")
-        out = self._gif_dir(s)
+        if len(s.steps) > MAX_GIF_FRAMES:
+            raise SpaceError(f"this episode has {len(s.steps)} steps, too many for a GIF here; run "
+                             "`g1bench report RUN --videos`")
+        if not s.steps:
+            raise SpaceError("this episode has no steps")
+        path = self._gif_dir(s) / f"{_gif_name(s.episode_id or '')}.gif"
+        if path.is_file():
+            return str(path)
+        if all(self._has_frame(s.run_path, x.get("frame")) for x in s.steps):
+            frames_dir, ids = Path(s.run_path) / "frames", [x["frame"] for x in s.steps]
+        else:  # frames not stored (an entry pushed without them): the drawn ones
+            drawn = [self._drawn_frame(s, x["drawn"]) if isinstance(x.get("drawn"), str) else None for x in s.steps]
+            if any(d is None for d in drawn):
+                raise SpaceError("this episode has no stored frames (the run was made with --no-frames?) and cannot be "
+                                 "drawn here")
+            frames_dir, ids = self.frames.folder, [Path(d).stem for d in drawn]
         try:
-            if not all(self._has_frame(s.run_path, x.get("frame")) for x in s.steps):
-                return self._drawn_gif(s, out)  # frames not stored (an entry pushed without them): the drawn ones
-            # write_videos names one GIF per episode that has frames, in the run's episode order
-            with_frames = [e["episode_id"] for e in load_episodes(s.run_path) if any(x.get("frame") for x in e["steps"])]
-            paths = dict(zip(with_frames, (p for p, _ in video_jobs(s.run_path, out))))
-            wanted = paths.get(s.episode_id or "")
-            if wanted is None:
-                return self._drawn_gif(s, out)
-            if not Path(wanted).is_file():
-                write_videos(s.run_path, out=out, workers=0)  # in this process: a Space spawns no workers
+            return self.gifs.make(path, frames_dir, ids, timeout)
         except SpaceError:
             raise
-        except (OSError, ValueError, RuntimeError, KeyError, Image.DecompressionBombError) as e:
-            raise SpaceError(f"the GIF could not be made: {type(e).__name__}: {str(e)[:160]}") from None
-        return wanted
-
-    def _drawn_gif(self, s: ReplaySession, out: Path) -> str:
-        """A GIF of an episode whose frames were drawn by replaying it (at the same 4 frames per second)."""
-        from ..core.hashing import content_hash
-        from ..eval.gifs import write_gif
-
-        drawn = [self._drawn_frame(s, x["drawn"]) if isinstance(x.get("drawn"), str) else None for x in s.steps]
-        if not drawn or any(d is None for d in drawn):
-            raise SpaceError("this episode has no stored frames (the run was made with --no-frames?) and cannot be "
-                             "drawn here")
-        ids = [Path(d).stem for d in drawn]
-        path = out / f"drawn-{content_hash(ids)}.gif"
-        if not path.is_file():
-            out.mkdir(parents=True, exist_ok=True)
-            write_gif(self.frames.folder, path, ids, 250)
-        return str(path)
+        except Exception as e:  # noqa: BLE001 - GifError, OSError, a decompression bomb: one line for the visitor
+            raise SpaceError(f"the GIF could not be made ({type(e).__name__})") from None
 
     def _gif_dir(self, s: ReplaySession) -> Path:
         """Where the GIFs of a session's run are kept (one folder per run and content)."""

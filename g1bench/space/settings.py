@@ -12,6 +12,12 @@ overridden on the command line (``g1bench space --help``). Nothing here is visit
 ``G1BENCH_SPACE_API_KEY_ENV``               the name of the secret holding that endpoint's key
                                             (default ``G1BENCH_SPACE_API_KEY``; optional)
 ``G1BENCH_SPACE_ALLOW_PRIVATE_ENDPOINTS``   ``1``: visitors may name loopback/private addresses (local use only)
+``G1BENCH_SPACE_MODEL_TIMEOUT_S``           seconds the Space's own model may take per step in Watch (default 60)
+``G1BENCH_SPACE_VISITOR_STEP_LIMIT_S``      seconds a visitor's endpoint may take per step in Watch (default 20;
+                                            stated on the page; a slower answer is not played)
+``G1BENCH_SPACE_SUBMIT_WORKERS``            submissions verified at once (default 2; the others wait in line)
+``G1BENCH_SPACE_CODE_URL``                  where g1bench's code is (About; default its GitHub repo)
+``G1BENCH_SPACE_DATASETS``                  the Hub dataset repo of g1bench's datasets (About; optional)
 ``G1BENCH_SPACE_MAX_UPLOAD_MB``             largest zip a visitor may upload (default 100)
 ``G1BENCH_SPACE_MAX_UNZIPPED_MB``           most bytes an upload may unpack to (default 500)
 ``G1BENCH_SPACE_MAX_ZIP_FILES``             most files in an uploaded zip (default 20000)
@@ -48,6 +54,7 @@ from typing import Any, Mapping
 ENV_PREFIX = "G1BENCH_SPACE_"
 DEFAULT_API_KEY_ENV = "G1BENCH_SPACE_API_KEY"
 DEFAULT_WRITE_TOKEN_ENV = "HF_TOKEN"
+DEFAULT_CODE_URL = "https://github.com/g1bench/g1bench"
 #: what turns an optional folder setting off
 _NONE = ("", "none", "off", "0", "false", "no")
 
@@ -81,7 +88,14 @@ class SpaceSettings:
     max_upload_mb: int = field(default=100, metadata={"help": "largest zip a visitor may upload (MB)"})
     max_unzipped_mb: int = field(default=500, metadata={"help": "most bytes an uploaded zip may unpack to (MB)"})
     max_zip_files: int = field(default=20_000, metadata={"help": "most files in an uploaded zip"})
-    model_timeout_s: float = field(default=60.0, metadata={"help": "seconds a model may take per answer in Watch"})
+    model_timeout_s: float = field(default=60.0, metadata={
+        "help": "seconds the Space's own model may take per step in Watch"})
+    visitor_step_limit_s: float = field(default=20.0, metadata={
+        "help": "seconds a visitor's own endpoint may take per step in Watch (a slower answer is not played)"})
+    submit_workers: int = field(default=2, metadata={"help": "submissions verified at once (the others wait in line)"})
+    code_url: str = field(default=DEFAULT_CODE_URL, metadata={"help": "where g1bench's code is (the About tab links it)"})
+    datasets_repo: str | None = field(default=None, metadata={
+        "help": "the Hub dataset repo of g1bench's datasets (ORG/NAME; the About tab links it)"})
     work_dir: Path | None = field(default=None, metadata={
         "help": "scratch folder for frames, uploads and GIFs (None: a new folder in the system temp dir)"})
     results_store: str | None = field(default=None, metadata={
@@ -107,8 +121,11 @@ class SpaceSettings:
         for name in ("max_upload_mb", "max_unzipped_mb", "max_zip_files"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.model_timeout_s <= 0:
-            raise ValueError(f"model_timeout_s must be > 0, got {self.model_timeout_s}")
+        for name in ("model_timeout_s", "visitor_step_limit_s"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        if self.submit_workers < 1:
+            raise ValueError(f"submit_workers must be >= 1, got {self.submit_workers}")
 
     @property
     def has_space_model(self) -> bool:
@@ -140,6 +157,32 @@ class SpaceSettings:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
+    def results_folder(self) -> Path | None:
+        """The results store's folder when it is a local store (None for a Hub store or one that cannot be named)."""
+        try:
+            from ..leaderboard.store import LocalStore, open_store
+
+            store = open_store(self.results_store)
+        except Exception:  # noqa: BLE001 - a store that cannot be opened says so elsewhere
+            return None
+        return store.root if isinstance(store, LocalStore) else None
+
+    def private_folders(self) -> list[tuple[Path, str]]:
+        """``(folder, label)`` for every folder of this machine that a visitor must never see named: the results
+        and demo stores, the runs, recordings and scratch folders, g1bench's cache, gradio's uploads, the temp and
+        home folders (see :class:`g1bench.space.text.PathScrubber`)."""
+        from ..leaderboard.store import cache_dir, default_local_dir
+
+        out: list[tuple[Path | None, str]] = [
+            (self.results_folder(), "[results store]"), (self.demo_store, "[demo store]"),
+            (default_local_dir(), "[local results store]"), (self.runs_dir, "[runs folder]"),
+            (self.record_dir, "[recordings folder]"), (self.work_dir, "[Space files]"), (cache_dir(), "[cache]")]
+        for name in ("GRADIO_TEMP_DIR", "HF_HOME", "HF_DATASETS_CACHE", "HF_HUB_CACHE"):
+            if os.environ.get(name):
+                out.append((Path(os.environ[name]), "[Space files]"))
+        out += [(Path(tempfile.gettempdir()), "[temp]"), (Path.home(), "[home]"), (Path.cwd(), "[Space folder]")]
+        return [(p, label) for p, label in out if p is not None]
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "SpaceSettings":
         """Settings from ``G1BENCH_SPACE_*`` variables; keyword overrides that are not None win.
@@ -164,7 +207,9 @@ class SpaceSettings:
             kw["model_api_key_env"] = v
         kw["allow_private_endpoints"] = _flag(get("ALLOW_PRIVATE_ENDPOINTS"))
         for name, key, kind in (("max_upload_mb", "MAX_UPLOAD_MB", int), ("max_unzipped_mb", "MAX_UNZIPPED_MB", int),
-                                ("max_zip_files", "MAX_ZIP_FILES", int), ("model_timeout_s", "MODEL_TIMEOUT_S", float)):
+                                ("max_zip_files", "MAX_ZIP_FILES", int), ("model_timeout_s", "MODEL_TIMEOUT_S", float),
+                                ("visitor_step_limit_s", "VISITOR_STEP_LIMIT_S", float),
+                                ("submit_workers", "SUBMIT_WORKERS", int)):
             if (v := get(key)) is not None:
                 try:
                     kw[name] = kind(v)
@@ -173,6 +218,9 @@ class SpaceSettings:
         if (v := get("WORK_DIR")) is not None:
             kw["work_dir"] = Path(v)
         kw["results_store"] = get("RESULTS")
+        if (v := get("CODE_URL")) is not None:
+            kw["code_url"] = v
+        kw["datasets_repo"] = get("DATASETS")
         raw = env.get(ENV_PREFIX + "DEMO_STORE")
         if raw is not None:
             kw["demo_store"] = None if raw.strip().lower() in _NONE else Path(raw.strip())
@@ -190,4 +238,5 @@ class SpaceSettings:
         return cls(**kw)
 
 
-__all__ = ["SpaceSettings", "ENV_PREFIX", "DEFAULT_API_KEY_ENV", "DEFAULT_WRITE_TOKEN_ENV", "default_demo_store"]
+__all__ = ["SpaceSettings", "ENV_PREFIX", "DEFAULT_API_KEY_ENV", "DEFAULT_WRITE_TOKEN_ENV", "DEFAULT_CODE_URL",
+           "default_demo_store"]

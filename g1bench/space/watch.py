@@ -6,6 +6,11 @@ endpoint the visitor names with their own key. The visitor's key lives in that s
 state and nowhere else: it is not put in the environment, logged, shown, returned to the browser or
 recorded; error messages are scrubbed of it. Unless the operator allows it, a visitor's endpoint may not
 point at a loopback, private or link-local address (the Space would otherwise fetch its own network).
+
+A model's step has a time limit (``SpaceSettings.visitor_step_limit_s`` for a visitor's endpoint, stated on the
+page; ``model_timeout_s`` for the Space's own model): the answer is awaited in a worker thread, and a step
+that takes longer is not played. **Stop** (:meth:`WatchBackend.stop`) ends the autoplay and abandons a step
+in flight at once; the visitor never waits for a slow endpoint with no way out.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import threading
+import time
 import urllib.parse
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -54,6 +61,34 @@ class Endpoint:
     visitor: bool = False
 
 
+class WatchControl:
+    """What Stop acts on while a step runs: a counter that Stop moves on (a step started before it is abandoned)
+    and whether autoplay is stopped. One per watched game, shared by its sessions (never copied: gradio hands an
+    event the stored session itself, and Stop runs while a step still holds it)."""
+
+    __slots__ = ("lock", "token", "stopped")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.token = 0
+        self.stopped = False
+
+    def stop(self) -> None:
+        with self.lock:
+            self.token += 1
+            self.stopped = True
+
+    def resume(self) -> None:
+        with self.lock:
+            self.stopped = False
+
+    def __deepcopy__(self, memo: dict) -> "WatchControl":
+        return WatchControl()
+
+    def __repr__(self) -> str:
+        return "WatchControl()"
+
+
 @dataclass
 class WatchSession:
     """One watched game: the env snapshot, who plays, and what happened so far."""
@@ -71,6 +106,7 @@ class WatchSession:
     last: dict[str, Any] | None = None
     note: str = ""
     format: str = WATCH_FORMAT
+    control: WatchControl = field(default_factory=WatchControl, repr=False, compare=False)
 
 
 @dataclass
@@ -165,13 +201,24 @@ class WatchBackend:
         check_endpoint_address(url, self.settings.allow_private_endpoints)
         return Endpoint(url, model.strip(), key, visitor=True)
 
+    def step_limit(self, endpoint: Endpoint | None) -> float | None:
+        """Seconds a step of this player may take (None: a baseline, which answers at once)."""
+        if endpoint is None:
+            return None
+        return self.settings.visitor_step_limit_s if endpoint.visitor else self.settings.model_timeout_s
+
     def _policy(self, session: WatchSession) -> Policy:
         if session.endpoint is None:
             if session.player not in BASELINES:
                 raise SpaceError("this session's player is not valid; press Start")
             return get_policy(session.player, seed=session.seed)
-        cfg = ModelConfig(backend="openai", base_url=session.endpoint.base_url, timeout=self.settings.model_timeout_s,
-                          retries=1, retry_backoff=0.5, max_concurrency=1)
+        # the step is bounded by _answer (the limit, said on the page); the request's own timeout is a little longer,
+        # so that a slow answer meets the step's limit, and a visitor's endpoint gets one attempt (a retry would
+        # outlast the limit)
+        visitor = session.endpoint.visitor
+        cfg = ModelConfig(backend="openai", base_url=session.endpoint.base_url,
+                          timeout=self.step_limit(session.endpoint) + 5.0, retries=0 if visitor else 1,
+                          retry_backoff=0.5, max_concurrency=1)
         # the key is handed in (never read from or put in os.environ, which every session shares); "" = none,
         # so a visitor's endpoint never gets the Space's own key
         return OpenAIPolicy(session.endpoint.model, cfg, ModelSource(session.endpoint.model, "server"), probe=False,
@@ -188,7 +235,7 @@ class WatchBackend:
             raise SpaceError("choose who plays")
         endpoint = self._endpoint(player, base_url, model, key)
         if endpoint is not None:
-            probe = OpenAIClient(endpoint.base_url, endpoint.key, timeout=min(self.settings.model_timeout_s, 15.0), retries=0)
+            probe = OpenAIClient(endpoint.base_url, endpoint.key, timeout=min(self.step_limit(endpoint), 15.0), retries=0)
             try:
                 probe.probe()
             except ModelError as e:
@@ -208,18 +255,30 @@ class WatchBackend:
                                note=f"{who} plays {GAME_LABELS.get(game, game)} ({preset}, seed {seed}).")
         return session, self.view(session, env)
 
-    def step(self, session: Any) -> tuple[WatchSession, WatchView]:
-        """Ask the player for one move and apply it."""
+    def stop(self, session: Any) -> str:
+        """Stop autoplay and abandon the step in flight (it is not played); returns the line to show."""
+        if session is None:
+            return "Stopped."
+        s = check_watch_session(session)
+        s.control.stop()
+        return f"Stopped at step {s.step}: press **Step** or **Play** to go on, or **Start** for a new game."
+
+    def step(self, session: Any, autoplay: bool = False) -> tuple[WatchSession, WatchView]:
+        """Ask the player for one move and apply it (``autoplay``: a tick of Play, which does nothing once stopped)."""
         s = check_watch_session(session)
         if s.over:
             raise SpaceError("this game is over: press Start for a new one")
+        if autoplay and s.control.stopped:
+            raise SpaceError(f"Stopped at step {s.step}.")
+        if not autoplay:
+            s.control.resume()
         env = env_from_snapshot(s.snapshot, s.game)
         policy = self._policy(s)
         try:
             frame = env.render() if policy.needs_frames else None
             turn = Turn(game=s.game, frame=frame, prompt=env.prompt, state=s.snapshot, episode=f"watch/{s.seed}",
                         step=s.step)
-            answer = policy.act([turn])[0]
+            answer = self._answer(s, policy, turn)
         except ModelError as e:
             raise SpaceError("the model's endpoint failed: " + _redact(str(e), s.endpoint)[:400]) from None
         finally:
@@ -247,6 +306,38 @@ class WatchBackend:
         new = replace(s, snapshot=env.get_state(), step=step, total_reward=s.total_reward + reward, over=over,
                       log=(s.log + [row])[-MAX_LOG_ROWS:], last=last)
         return new, self.view(new, env)
+
+    def _answer(self, s: WatchSession, policy: Policy, turn: Turn):
+        """The player's answer; a model's is awaited in a worker thread, within the step's limit and until Stop."""
+        limit = self.step_limit(s.endpoint)
+        if limit is None:
+            return policy.act([turn])[0]
+        token = s.control.token
+        box: dict[str, Any] = {}
+        done = threading.Event()
+
+        def ask() -> None:
+            try:
+                box["answer"] = policy.act([turn])[0]
+            except BaseException as e:  # noqa: BLE001 - handed to the waiting event
+                box["error"] = e
+            finally:
+                done.set()
+
+        threading.Thread(target=ask, name="g1bench-watch-step", daemon=True).start()
+        deadline = time.monotonic() + limit
+        while not done.wait(0.05):
+            if s.control.token != token:
+                raise SpaceError(f"Stopped at step {s.step}: that step was not played.")
+            if time.monotonic() >= deadline:
+                who = "your endpoint" if s.endpoint is not None and s.endpoint.visitor else "the model"
+                raise SpaceError(f"{who} did not answer within {limit:g} s, this Space's limit per step; the step was "
+                                 "not played (press Step to try again)")
+        if s.control.token != token:  # Stop was pressed as the answer came: it is not played either
+            raise SpaceError(f"Stopped at step {s.step}: that step was not played.")
+        if "error" in box:
+            raise box["error"]
+        return box["answer"]
 
     def view(self, s: WatchSession, env: G1Env | None = None) -> WatchView:
         env = env if env is not None else env_from_snapshot(s.snapshot, s.game)
@@ -286,5 +377,5 @@ def check_watch_session(value: Any) -> WatchSession:
     return value
 
 
-__all__ = ["WatchBackend", "WatchSession", "WatchView", "Endpoint", "player_choices", "check_endpoint_address",
+__all__ = ["WatchBackend", "WatchSession", "WatchView", "WatchControl", "Endpoint", "player_choices", "check_endpoint_address",
            "check_watch_session", "BASELINE_PLAYERS", "SPACE_MODEL", "OWN_ENDPOINT", "MAX_STEPS", "LOG_HEADERS"]
