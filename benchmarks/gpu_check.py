@@ -155,7 +155,7 @@ class GpuMemory:
 
 
 # -- the phases (each runs in a child process) ------------------------------------------------------------------
-def phase_build(work: Path, dry: bool, max_new_tokens: int) -> dict[str, Any]:
+def phase_build(work: Path, dry: bool) -> dict[str, Any]:
     """Write the random-weight model folder ``work/model``."""
     from transformers import AutoConfig, AutoProcessor
 
@@ -269,7 +269,7 @@ def phase_grpo(work: Path, dry: bool, steps: int, completion_length: int) -> dic
     rows = []
     for d in per_step:  # generation for optimizer step k runs while global_step is k - 1
         g = gen.get(d["step"] - 1, 0.0)
-        rows.append({"step": d["step"], "step_time_s": d["step_time"], "generation_s": g,
+        rows.append({"step": d["step"], "step_time_s": d["step_time"], "generation_s": g,  # + LoRA weight syncs
                      "generation_share": g / d["step_time"] if d["step_time"] else None,
                      "completion_mean_length": d.get("completions/mean_length")})
     later = rows[1:] or rows
@@ -317,6 +317,9 @@ def run_phase(name: str, label: str, out: Path, work: Path, kwargs: dict[str, An
         m = _PEAK.search(text)
         result["preflight_estimate_gib"] = float(m.group(1)) if m else None
         result["preflight_terms_gib"] = {k.strip(): float(v) for k, v in _TERM.findall(text)}
+        g = result["gpu_memory"]
+        if g and result["preflight_estimate_gib"]:  # what the run added to the GPU, against what the pre-flight foresaw
+            result["peak_used_over_estimate"] = (g["peak_gib"] - g["before_gib"]) / result["preflight_estimate_gib"]
     print(f"[gpu_check] {label} done in {wall:.0f} s", flush=True)
     return result
 
@@ -411,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any] = {"dry_run": dry, "device": device, "command": " ".join([Path(sys.argv[0]).name, *(argv or sys.argv[1:])]),
                               "steps_per_episode": steps, "max_new_tokens": max_new, "skipped": []}
     budget = 3600 if dry else BUDGET_S * 2  # a phase that hangs is stopped; the figures say how long each took
-    report["build"] = run_phase("build", "build", out, work, {"dry": dry, "max_new_tokens": max_new}, budget)
+    report["build"] = run_phase("build", "build", out, work, {"dry": dry}, budget)
     if "error" not in report["build"]:
         if dry:
             report["eval_vllm"] = {"skipped": "vLLM needs a CUDA GPU"}
