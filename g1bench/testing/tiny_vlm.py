@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Iterable, Iterator
 
 #: The Qwen2-VL / Qwen2.5-VL chat template (as published with the official checkpoints).
 QWEN_VL_CHAT_TEMPLATE = (
@@ -51,16 +52,91 @@ QWEN_SPECIAL_TOKENS = [
 ARCHITECTURES = ("qwen2_vl", "qwen2_5_vl")
 
 
-def build_tokenizer():
-    """A Qwen2 tokenizer over the 256 byte-level symbols plus the Qwen special tokens (no merges)."""
+#: The 8 tokens the Qwen2.5 tokenizer numbers after :data:`QWEN_SPECIAL_TOKENS` (151657-151664).
+QWEN_EXTRA_TOKENS = [
+    "<tool_call>", "</tool_call>", "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>", "<|fim_pad|>",
+    "<|repo_name|>", "<|file_sep|>",
+]
+
+
+def python_sources(max_bytes: int = 4 << 20) -> Iterator[str]:
+    """Python's standard-library sources (tests excluded), file by file, until ``max_bytes`` characters: English
+    and code that every machine has, for :func:`build_tokenizer` to learn generic BPE merges from (no game text)."""
+    import sysconfig
+
+    size = 0
+    for p in sorted(Path(sysconfig.get_paths()["stdlib"]).rglob("*.py")):
+        if size >= max_bytes:
+            return
+        if "test" in p.parts or "tests" in p.parts or "site-packages" in p.parts:
+            continue
+        try:
+            text = p.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        yield text[: max_bytes - size]
+        size += len(text)
+
+
+def _learn_merges(corpus: Iterable[str], size: int) -> list[tuple[str, str]]:
+    """Byte-level BPE merges learnt from ``corpus`` (``tokenizers``' trainer, Qwen2's pre-tokenizer), at most
+    ``size - 256`` of them."""
+    import json
+
+    from tokenizers import Regex, Tokenizer, models, pre_tokenizers, trainers
+    from transformers.models.qwen2.tokenization_qwen2 import PRETOKENIZE_REGEX
+
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(PRETOKENIZE_REGEX), behavior="isolated", invert=False),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    trainer = trainers.BpeTrainer(vocab_size=size, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+                                  min_frequency=2, show_progress=False)
+    bpe.train_from_iterator(corpus, trainer)
+    merges = json.loads(bpe.to_str())["model"]["merges"]
+    return [tuple(m.split(" ", 1)) if isinstance(m, str) else tuple(m) for m in merges]
+
+
+def build_tokenizer(regular_tokens: int | None = None, vocab_size: int | None = None,
+                    corpus: Iterable[str] | None = None):
+    """A Qwen2 tokenizer made offline.
+
+    Without arguments: the 256 byte-level symbols plus the Qwen special tokens, no merges (the tiny models'
+    tokenizer: text is one token per byte).
+
+    With ``regular_tokens``, it is laid out like Qwen's own: ids ``0 .. regular_tokens-1`` are byte-level BPE
+    tokens (the 256 byte symbols, then merges learnt from ``corpus``, then filler tokens no text encodes
+    to), then the 14 special tokens and the 8 other Qwen2.5 added tokens, then fillers up to ``vocab_size``
+    (a model's padded vocabulary), so that every id a random-weight model can sample decodes. Qwen's layout
+    is ``regular_tokens=151643, vocab_size=152064`` (``<|endoftext|>`` = 151643, ``<|image_pad|>`` = 151655).
+    The merges make English and the games' prompts come out at a BPE's token counts, not one token per byte.
+    """
     from tokenizers import pre_tokenizers
     from transformers import Qwen2Tokenizer
 
     alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
     vocab = {sym: i for i, sym in enumerate(alphabet)}
-    for tok in QWEN_SPECIAL_TOKENS:
+    merges: list[tuple[str, str]] = []
+    specials = list(QWEN_SPECIAL_TOKENS)
+    if regular_tokens is not None:
+        if regular_tokens < len(alphabet):
+            raise ValueError(f"regular_tokens must be >= {len(alphabet)} (the byte-level symbols)")
+        if corpus is not None and regular_tokens > len(alphabet):
+            for a, b in _learn_merges(corpus, regular_tokens):
+                if a + b not in vocab and len(vocab) < regular_tokens:
+                    merges.append((a, b))
+                    vocab[a + b] = len(vocab)
+        while len(vocab) < regular_tokens:
+            vocab[f"<|fill_{len(vocab)}|>"] = len(vocab)
+        specials += QWEN_EXTRA_TOKENS
+    for tok in specials:
         vocab[tok] = len(vocab)
-    tok = Qwen2Tokenizer(vocab=vocab, merges=[], errors="replace", unk_token=None,
+    if vocab_size is not None:
+        if vocab_size < len(vocab):
+            raise ValueError(f"vocab_size {vocab_size} is smaller than the {len(vocab)} tokens laid out")
+        while len(vocab) < vocab_size:
+            vocab[f"<|fill_{len(vocab)}|>"] = len(vocab)
+    tok = Qwen2Tokenizer(vocab=vocab, merges=merges, errors="replace", unk_token=None,
                          additional_special_tokens=QWEN_SPECIAL_TOKENS[1:], model_max_length=32768)
     tok.eos_token = "<|im_end|>"
     tok.pad_token = "<|endoftext|>"
@@ -161,4 +237,88 @@ def scripted_reply_bias(tokenizer, text: str, step: float = 50.0) -> list:
     return [[ids[: i + 1], step * (i + 1)] for i in range(len(ids))]
 
 
-__all__ = ["build_tiny_vlm", "build_tokenizer", "scripted_reply_bias", "QWEN_VL_CHAT_TEMPLATE", "QWEN_SPECIAL_TOKENS"]
+#: config.json keys that hold a special token's id (flat Qwen2-VL / Qwen2.5-VL layout), and the token.
+_CONFIG_TOKEN_IDS = {
+    "bos_token_id": "<|endoftext|>", "eos_token_id": "<|im_end|>", "vision_start_token_id": "<|vision_start|>",
+    "vision_end_token_id": "<|vision_end|>", "vision_token_id": "<|vision_pad|>", "image_token_id": "<|image_pad|>",
+    "video_token_id": "<|video_pad|>",
+}
+
+
+def _merged(base: dict, overrides: dict) -> dict:
+    out = dict(base)
+    for k, v in overrides.items():
+        out[k] = _merged(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def build_vlm_from_config(path: str | os.PathLike, config_dir: str | os.PathLike, *, overrides: dict | None = None,
+                          preprocessor_overrides: dict | None = None, regular_tokens: int | None = None,
+                          corpus: Iterable[str] | None = None, dtype: str = "bfloat16", device: str = "cpu",
+                          seed: int = 0, never_stop: bool = False) -> Path:
+    """Write a random-weight model with the architecture of a shipped config to ``path``.
+
+    ``config_dir`` holds a Qwen2-VL / Qwen2.5-VL ``config.json`` and ``preprocessor_config.json`` (e.g. the
+    published files of Qwen2.5-VL-7B-Instruct): the model is built from them (``overrides`` / ``preprocessor_overrides``
+    change keys, nested dicts merged: a tiny variant of the same layout), with weights drawn by transformers'
+    own initialisation, the tokenizer of :func:`build_tokenizer` laid out as the config's token ids say
+    (``regular_tokens`` BPE tokens before ``<|endoftext|>``: the config's ``bos_token_id`` unless given, in
+    which case the config's token ids are renumbered), the Qwen chat template and the shipped image processor.
+
+    Args:
+        dtype / device: where the weights are drawn (a 7B model: ``"bfloat16"``, ``"cuda"``).
+        corpus: texts to learn BPE merges from (see :func:`build_tokenizer`).
+        never_stop: zero the output rows of the stop tokens (``<|im_end|>``, ``<|endoftext|>``). A random model's
+            logits are spread around 0, so greedy decoding then never picks a stop token and every answer runs to
+            the length limit: throughput checks get a fixed answer length.
+
+    Returns:
+        ``Path(path)``.
+    """
+    import json
+
+    import torch
+    from transformers import AutoConfig, AutoModelForImageTextToText, Qwen2VLImageProcessor
+
+    path, config_dir = Path(path), Path(config_dir)
+    doc = _merged(json.loads((config_dir / "config.json").read_text()), overrides or {})
+    if doc.get("model_type") not in ARCHITECTURES:
+        raise ValueError(f"{config_dir}: model_type must be one of {ARCHITECTURES}, got {doc.get('model_type')!r}")
+    regular = int(regular_tokens if regular_tokens is not None else doc["bos_token_id"])
+    tok = build_tokenizer(regular, vocab_size=int(doc["vocab_size"]), corpus=corpus)
+    for key, token in _CONFIG_TOKEN_IDS.items():
+        want = tok.convert_tokens_to_ids(token)
+        if regular_tokens is None and key in doc and doc[key] != want:
+            raise ValueError(f"{config_dir}: {key} is {doc[key]} but the Qwen token layout puts {token} at {want}")
+        doc[key] = want
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "config.json").write_text(json.dumps(doc, indent=2))
+    config = AutoConfig.from_pretrained(path)
+    torch.manual_seed(seed)
+    with torch.device(device):
+        model = AutoModelForImageTextToText.from_config(config, dtype=getattr(torch, dtype))
+    stops = [tok.convert_tokens_to_ids("<|im_end|>"), tok.convert_tokens_to_ids("<|endoftext|>")]
+    if never_stop:
+        with torch.no_grad():
+            model.get_output_embeddings().weight[stops] = 0
+    gen = model.generation_config
+    gen.bos_token_id, gen.eos_token_id, gen.pad_token_id = stops[1], stops, stops[1]
+    gen.do_sample = False
+    model.save_pretrained(path)
+
+    pre = _merged(json.loads((config_dir / "preprocessor_config.json").read_text()), preprocessor_overrides or {})
+    image_processor = Qwen2VLImageProcessor(**{k: v for k, v in pre.items() if k not in ("image_processor_type", "processor_class")})
+    if doc["model_type"] == "qwen2_5_vl":
+        from transformers.models.qwen2_5_vl.processing_qwen2_5_vl import Qwen2_5_VLProcessor as Processor
+    else:
+        from transformers.models.qwen2_vl.processing_qwen2_vl import Qwen2VLProcessor as Processor
+    from transformers.models.qwen2_vl.video_processing_qwen2_vl import Qwen2VLVideoProcessor
+
+    video_processor = Qwen2VLVideoProcessor(min_pixels=pre["min_pixels"], max_pixels=pre["max_pixels"])
+    Processor(image_processor=image_processor, tokenizer=tok, video_processor=video_processor,
+              chat_template=QWEN_VL_CHAT_TEMPLATE).save_pretrained(path)
+    return path
+
+
+__all__ = ["build_tiny_vlm", "build_tokenizer", "build_vlm_from_config", "python_sources", "scripted_reply_bias",
+           "QWEN_VL_CHAT_TEMPLATE", "QWEN_SPECIAL_TOKENS"]
