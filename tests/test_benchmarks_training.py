@@ -163,7 +163,7 @@ def test_gpu_check_dry_run(tmp_path):
     # (c) three steps of the lora-1gpu recipe, timed by TRL's own timers
     grpo = report["grpo"]
     assert [s["step"] for s in grpo["steps"]] == [1, 2, 3]
-    assert "GRPOTrainer.transformers.generate" in grpo["timers"]
+    assert any(n.endswith("GRPOTrainer.transformers.generate") for n in grpo["timers"])   # TRL's timer, our subclass
     for s in grpo["steps"]:
         assert 0 < s["generation_s"] < s["step_time_s"] and s["generation_share"] == pytest.approx(s["generation_s"] / s["step_time_s"])
     assert grpo["preflight_estimate_gib"] > 0 and "weights" in grpo["preflight_terms_gib"]

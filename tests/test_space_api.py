@@ -182,7 +182,14 @@ def test_play_without_a_game_and_side_controls(client, space):
     client.predict("2048", "paper", 3, False, False, api_name="/play_new")
     shown = client.predict(True, api_name="/play_show_model")
     ref = env_at("2048", "paper", 3)
-    assert shown == (ref.game.perception_text(), ref.prompt)
+    assert shown[:2] == (ref.game.perception_text(), ref.prompt)
+    # the frame a model gets: G1's 640 x 840 resize of the native frame, with its size and image tokens
+    assert np.array_equal(pixels(shown[2]), ref.model_observation()) and pixels(shown[2]).shape == (840, 640, 3)
+    w, h = ref.canvas.size
+    assert shown[3] == (f"The frame a model gets: 640 x 840 px, resized from {w} x {h} (bicubic); 690 image tokens "
+                        "for Qwen2.5-VL (14 px patches, 2 x 2 merge).")
+    out = client.predict(True, api_name="/play_up")   # while shown, every move sends the model's frame along
+    assert out[MESSAGE] == "" or not out[MESSAGE].startswith(ERR)
 
 
 def test_opening_the_page_and_choosing_a_game_or_preset_deal_it(client):
@@ -192,7 +199,7 @@ def test_opening_the_page_and_choosing_a_game_or_preset_deal_it(client):
     assert np.array_equal(pixels(out[FRAME]), ref.render()) and out[RULE].startswith("**2048**: Slide every tile")
     assert out[MESSAGE].startswith("New game: 2048, preset paper, seed 9.")
     again = client.predict("2048", "paper", 9, False, False, api_name="/play_open")   # a game is there: kept
-    assert again == tuple({"__type__": "update"} for _ in range(6))
+    assert again == tuple({"__type__": "update"} for _ in range(8))
     # choosing a game deals it at its paper preset, and the preset list follows
     out = client.predict("swap", 9, False, True, api_name="/play_game_changed")
     ref = env_at("swap", "paper", 9)
@@ -206,7 +213,7 @@ def test_opening_the_page_and_choosing_a_game_or_preset_deal_it(client):
     assert client.predict("tetris", 9, False, True, api_name="/play_game_changed")[MESSAGE] == ERR + "unknown game 'tetris'"
     # a dropdown dismissed without a choice changes nothing
     assert client.predict(None, 9, False, True, api_name="/play_game_changed") == tuple(
-        {"__type__": "update"} for _ in range(7))
+        {"__type__": "update"} for _ in range(9))
 
 
 def test_play_recording_through_the_api(client, space):

@@ -357,6 +357,28 @@ def test_watch_visitor_endpoint_key_stays_secret(settings):
         assert "HTTP 401" in str(e.value) and key not in str(e.value) and "***" in str(e.value)
 
 
+def test_watch_sends_the_model_the_presets_model_frame(tmp_path, monkeypatch):
+    """A model watched in the Space gets what `g1bench eval` gives it: G1's 640 x 840 frame on 2048's paper preset,
+    byte for byte the env's model observation (people still see the native frame)."""
+    import base64
+    import io
+
+    with FakeOpenAIServer() as srv:
+        monkeypatch.setenv("MY_SPACE_SECRET", "sk-space")
+        st = SpaceSettings(work_dir=tmp_path, model_base_url=srv.base_url, model_name="served",
+                           model_api_key_env="MY_SPACE_SECRET")
+        wb = WatchBackend(st, FrameStore(st.scratch("frames")))
+        s, v = wb.start("2048", "paper", 4, "space-model")
+        ref = g1bench.make("2048", "paper")
+        ref.reset(seed=4)
+        s, v = wb.step(s)
+        content = srv.chat_requests()[-1]["json"]["messages"][-1]["content"]
+        url = next(part["image_url"]["url"] for part in content if part["type"] == "image_url")
+        sent = np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).convert("RGB"))
+    assert sent.shape == (840, 640, 3) and np.array_equal(sent, ref.model_observation())
+    assert png_pixels(v.frame).shape[:2] == ref.render().shape[:2] != (840, 640)
+
+
 def test_watch_never_sends_the_space_key_to_a_visitor_endpoint(settings, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-space-own-key")
     monkeypatch.setenv("G1BENCH_SPACE_API_KEY", "sk-space-own-key")

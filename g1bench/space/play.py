@@ -290,11 +290,25 @@ class PlayBackend:
 
     # -- what to show --------------------------------------------------------------------------------
     @_in_line
-    def model_view(self, s: PlaySession) -> tuple[str, str]:
-        """(perception ground truth, prompt) of the session's current frame."""
+    def model_view(self, s: PlaySession) -> tuple[str, str, str | None, str]:
+        """What a model gets for the session's current state: (perception ground truth, prompt, the model's
+        frame as a PNG path, a line saying its size and image tokens)."""
         env = s.take_env()
         s.keep_env(env)
-        return env.game.perception_text(), env.prompt
+        return (env.game.perception_text(), env.prompt, *self.model_frame(env))
+
+    def model_frame(self, env: G1Env) -> tuple[str | None, str]:
+        """(PNG path, caption) of the frame a model is given: ``env.model_observation()``, the preset's
+        ``model_frame`` (G1's 640 x 840 or 640 x 640 on the paper presets), not the native frame people see."""
+        from ..models.preflight import VisionGrid, image_tokens
+
+        w, h = env.model_frame_size
+        native = env.canvas.size
+        how = "its native size" if (w, h) == tuple(native) else \
+            f"resized from {native[0]} x {native[1]} ({env.config.model_resample})"
+        return (self.frames.png_path(env.model_observation()),
+                f"The frame a model gets: {w} x {h} px, {how}; {image_tokens(w, h, VisionGrid())} image tokens "
+                "for Qwen2.5-VL (14 px patches, 2 x 2 merge).")
 
     def view(self, s: PlaySession, env: G1Env | None = None) -> PlayView:
         env = env if env is not None else s.env()

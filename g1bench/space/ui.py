@@ -347,6 +347,11 @@ def build_app(settings: SpaceSettings | None = None) -> "gr.Blocks":
                                                info=about.RECORD_NOTE)
                 with gr.Column(visible=False, elem_id="play-model-view") as p_model_view:
                     with gr.Row():
+                        p_model_frame = gr.Image(None, type="filepath", format="png", interactive=False,
+                                                 label="The frame a model gets", elem_id="play-model-frame",
+                                                 buttons=["download"], height=420)
+                        p_model_note = gr.Markdown("", elem_id="play-model-note")
+                    with gr.Row():
                         p_perception = gr.Textbox(label="Perception ground truth (what the model should see)",
                                                   lines=8, max_lines=20, interactive=False, elem_id="play-perception",
                                                   buttons=["copy"])
@@ -466,15 +471,20 @@ def build_app(settings: SpaceSettings | None = None) -> "gr.Blocks":
                 gr.Markdown(about.about_text(settings, submit_b.results_repo(), _hub_endpoint()), elem_id="about-text")
 
         # ================================================================================ wiring: Play
-        play_outputs = [play_state, p_frame, p_status, p_message, p_perception, p_prompt, p_arrows, p_rule]
+        play_outputs = [play_state, p_frame, p_status, p_message, p_perception, p_prompt, p_arrows, p_rule,
+                        p_model_frame, p_model_note]
 
         def play_out(session, view: PlayView, show: Any, new_game: bool = False) -> tuple:
-            # perception and prompt travel only while they are shown (the prompt changes only with a new
-            # game), and the arrows and the rule only change with a new game: fewer outputs, cheaper events
+            # what a model gets travels only while it is shown (the prompt and the frame's size change only with a
+            # new game), and the arrows and the rule only change with a new game: fewer outputs, cheaper events
             show = bool(show)
+            model_frame = note = gr.skip()
+            if show and session is not None:
+                model_frame, note = play_b.model_frame(session.env())
             return (session, view.frame, view.status, view.message, view.perception if show else gr.skip(),
                     view.prompt if show and new_game else gr.skip(),
-                    gr.Row(visible=view.is_2048) if new_game else gr.skip(), view.rule if new_game else gr.skip())
+                    gr.Row(visible=view.is_2048) if new_game else gr.skip(), view.rule if new_game else gr.skip(),
+                    model_frame, note if show and new_game else gr.skip())
 
         n_play = len(play_outputs)
         fast = {"concurrency_limit": 8, "concurrency_id": "play", "show_progress": "hidden"}
@@ -506,12 +516,12 @@ def build_app(settings: SpaceSettings | None = None) -> "gr.Blocks":
         def on_show(session, show):
             show = bool(show)
             if not show or session is None:
-                return gr.Column(visible=show), gr.skip(), gr.skip()
+                return gr.Column(visible=show), gr.skip(), gr.skip(), gr.skip(), gr.skip()
             try:
-                perception, prompt = play_b.model_view(session)
+                perception, prompt, frame, note = play_b.model_view(session)
             except SpaceError as e:  # shown in the box itself: the panel has no message line of its own
-                return gr.Column(visible=True), scrub(str(e)), ""
-            return gr.Column(visible=True), perception, prompt
+                return gr.Column(visible=True), scrub(str(e)), "", None, ""
+            return gr.Column(visible=True), perception, prompt, frame, note
 
         play_in = [p_game, p_preset, p_seed, p_record, p_show, play_state]
         p_new.click(guard(on_new, n_play, 3), play_in, play_outputs, api_name="play_new", **fast)
@@ -528,8 +538,9 @@ def build_app(settings: SpaceSettings | None = None) -> "gr.Blocks":
             on_move.__name__ = f"on_move_{direction}"
             button.click(guard(on_move, n_play, 3), [play_state, p_show], play_outputs, api_name=f"play_{direction}",
                          **fast)
-        p_show.change(guard(on_show, 3, 1, on_error=lambda: {0: gr.Column(visible=True)}), [play_state, p_show],
-                      [p_model_view, p_perception, p_prompt], api_name="play_show_model", **fast)
+        p_show.change(guard(on_show, 5, 1, on_error=lambda: {0: gr.Column(visible=True)}), [play_state, p_show],
+                      [p_model_view, p_perception, p_prompt, p_model_frame, p_model_note], api_name="play_show_model",
+                      **fast)
 
         def game_presets(game) -> tuple[list[str], str]:
             if game not in dict((v, k) for k, v in games):

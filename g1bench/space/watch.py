@@ -275,7 +275,7 @@ class WatchBackend:
         env = env_from_snapshot(s.snapshot, s.game)
         policy = self._policy(s)
         try:
-            frame = env.render() if policy.needs_frames else None
+            frame = env.model_observation() if policy.needs_frames else None  # the preset's model frame, as in eval
             turn = Turn(game=s.game, frame=frame, prompt=env.prompt, state=s.snapshot, episode=f"watch/{s.seed}",
                         step=s.step)
             answer = self._answer(s, policy, turn)
