@@ -24,16 +24,27 @@ from __future__ import annotations
 import json
 import re
 from collections import deque
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 import numpy as np
 
 from ..core.feedback import feedback_line
 from ..core.hashing import content_hash
-from .policies import PastTurn
 
 _SUFFIX = re.compile(r"^(?P<base>.+)@h(?P<k>[1-9][0-9]*)$")
 _ID_TAG = re.compile(r"@h[1-9][0-9]*(?=/[^/]*$)")
+
+
+@dataclass(frozen=True)
+class PastTurn:
+    """One earlier turn of the episode's current game, as a model with memory (the ``history`` knob) sees it:
+    the picture it was given then (None for baselines), what it answered, and the env's feedback line on that
+    answer (:func:`g1bench.core.feedback.feedback_line`)."""
+
+    frame: np.ndarray | None
+    answer: str
+    feedback: str
 
 
 def group_key(game: str, difficulty: str, history: int = 0) -> str:
@@ -116,4 +127,4 @@ def suite_history(suite: Any) -> int:
     return max((episode_history(e.to_dict()) for e in suite.episodes), default=0)
 
 
-__all__ = ["History", "group_key", "split_group", "seed_id", "episode_history", "answer_text", "context_hash", "suite_history"]
+__all__ = ["History", "PastTurn", "group_key", "split_group", "seed_id", "episode_history", "answer_text", "context_hash", "suite_history"]

@@ -17,17 +17,7 @@ import numpy as np
 from ..core.config import UnknownNameError
 from ..core.env import G1Env
 from ..core.hashing import content_hash
-
-
-@dataclass(frozen=True)
-class PastTurn:
-    """One earlier turn of the episode's current game, as a model with memory (the ``history`` knob) sees it:
-    the picture it was given then (None for baselines), what it answered, and the env's feedback line on that
-    answer (:func:`g1bench.core.feedback.feedback_line`)."""
-
-    frame: np.ndarray | None
-    answer: str
-    feedback: str
+from .history import PastTurn, seed_id
 
 
 @dataclass
@@ -103,7 +93,6 @@ def turn_rng(seed: int, turn: Turn) -> np.random.Generator:
     """A generator that depends only on (seed, episode, step): answers do not depend on batching or
     on where a run resumed, so a resumed run equals an uninterrupted one (nor on the episode's history:
     :func:`g1bench.eval.history.seed_id`)."""
-    from .history import seed_id
 
     episode_key = int(content_hash(seed_id(turn.episode), 8), 16)
     return np.random.default_rng([seed, episode_key, turn.step])

@@ -51,12 +51,12 @@ from .. import __version__
 from ..core.files import FileFormatError, read_json, write_atomic
 from . import scoring
 from .entry import EntryError
-from .identity import BASELINE, NOT_RESOLVED, text
+from .identity import BASELINE_KIND, COPY_KIND, MEASURED, NOT_RESOLVED, md_escape, text
+from .identity import row_kind as _kind
 from .paper import PAPER_GAMES, PAPER_ROWS, REPORTED
 from .store import DigestCache, EntryRef, Store, cache_dir, open_store
 from .verdict import VERDICT_VERSION
 
-MEASURED, BASELINE_KIND, COPY_KIND = "measured", "baseline", "copy"
 #: verify new entries in several verifier processes from this many on (process start-up costs about a second)
 POOL_FROM = 24
 #: the flat numeric columns of a row, after the per-game ones
@@ -747,10 +747,6 @@ class Leaderboard:
         return out
 
 
-def _kind(summary: dict[str, Any]) -> str:
-    return BASELINE_KIND if summary.get("model_type") == BASELINE else MEASURED
-
-
 def _distinct(entries: list[dict[str, Any]], computed: dict[str, dict[str, Any]], order: dict[str, Any]
               ) -> tuple[dict[str, str], list[dict[str, Any]]]:
     """``({entry_id: the entry it is a copy of}, the computed baselines to show as rows)``: among entries with the
@@ -890,12 +886,6 @@ def _ci(x: Any, lo: Any, hi: Any) -> str:
     return _fmt(x) + (f" [{_fmt(lo)}, {_fmt(hi)}]" if lo is not None and hi is not None else "")
 
 
-_MD = str.maketrans({**{c: f"\\{c}" for c in "\\`*_{}[]()#+!|~"}, "&": "&amp;", "<": "&lt;", ">": "&gt;"})
-
-
-def md_escape(value: Any, limit: int = 400) -> str:
-    """Text safe inside a Markdown table cell: no markup, links or HTML (``& < >`` become entities)."""
-    return text(value, limit).translate(_MD)
 
 
 __all__ = ["aggregate", "Leaderboard", "VerdictCache", "verdict_cache_path", "paper_rows", "md_escape", "valid_summary",

@@ -180,6 +180,24 @@ def is_repo_id(value: str) -> bool:
     return bool(_HUB_ID.fullmatch(value or ""))
 
 
+#: what a leaderboard row is: a measured run, one of g1bench's baselines, or a copy of another entry's answers
+MEASURED, BASELINE_KIND, COPY_KIND = "measured", "baseline", "copy"
+
+
+def row_kind(summary: dict[str, Any]) -> str:
+    """An entry summary's row kind before copies are found: a baseline or a measured run."""
+    return BASELINE_KIND if summary.get("model_type") == BASELINE else MEASURED
+
+
+_MD = str.maketrans({**{c: f"\\{c}" for c in "\\`*_{}[]()#+!|~"}, "&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+
+def md_escape(value: Any, limit: int = 400) -> str:
+    """Text safe inside a Markdown table cell: no markup, links or HTML (``& < >`` become entities)."""
+    return text(value, limit).translate(_MD)
+
+
 __all__ = ["OPEN_WEIGHTS", "API", "BASELINE", "UNKNOWN", "CUSTOM", "ANCHORS", "CHECKED_REPLAY", "CHECKED_HUB",
            "NOT_RESOLVED", "HUB_NOT_REACHED", "SELF_REPORTED", "text", "model_name", "model_revision", "model_type",
-           "model_check", "hub_model", "resolve_models", "anchor_of", "model_repo", "is_repo_id"]
+           "model_check", "hub_model", "resolve_models", "anchor_of", "model_repo", "is_repo_id", "MEASURED", "BASELINE_KIND",
+           "COPY_KIND", "row_kind", "md_escape"]

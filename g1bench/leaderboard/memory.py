@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 from typing import Any
 
 from ..eval.history import split_group
@@ -35,7 +34,7 @@ def memory_curves(lb: Any, suite_id: str | None) -> dict[str, Any]:
     "points": [{"history", "score", "ci95", "games": {game: {"mean", "ci95", "normalised"}}}]}]}``, curves in the
     leaderboard's row order; ``score`` is None where the overall score is undefined (``value`` is then ``mean``).
     """
-    from .aggregation import _kind
+    from .identity import row_kind as _kind
 
     info = lb.suites.get(suite_id) if suite_id else None
     out: dict[str, Any] = {"suite_id": suite_id, "histories": [], "value": "mean", "curves": []}
@@ -116,7 +115,7 @@ _NOTE_MEAN = "the paper metric per game (no overall score: the store lacks the r
 def section(lb: Any, suite_id: str | None, fmt: str) -> str:
     """The memory table as a block of the leaderboard's ``table`` or ``md`` output ("" when the suite has no
     history cells or no entries)."""
-    from .aggregation import md_escape
+    from .identity import md_escape
     from .identity import text
 
     curves = memory_curves(lb, suite_id)
@@ -160,7 +159,7 @@ def memory_figure(lb: Any, suite_id: str | None, out_dir: str | os.PathLike | No
     out = {**curves, "png": None, "figure": None}
     if not curves["curves"]:
         return out
-    from .plots import _plain, _plt
+    from .plots import _finish, _plain, _plt
 
     plt = _plt()
     ks = curves["histories"]
@@ -190,16 +189,7 @@ def memory_figure(lb: Any, suite_id: str | None, out_dir: str | os.PathLike | No
         ax.set_title(panel, fontsize=9)
     axes[0][0].legend(fontsize=6, loc="best")
     fig.suptitle(f"memory curve ({suite_id})", fontsize=9)
-    fig.tight_layout()
-    if out_dir is not None:
-        Path(out_dir).mkdir(parents=True, exist_ok=True)
-        png = Path(out_dir) / "memory.png"
-        fig.savefig(png)
-        plt.close(fig)
-        out["png"] = str(png)
-    else:
-        out["figure"] = fig
-    return out
+    return _finish(fig, out, out_dir, "memory.png")
 
 
 __all__ = ["memory_curves", "memory_figure", "section", "with_memory", "rows", "histories"]

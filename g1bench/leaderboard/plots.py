@@ -118,12 +118,17 @@ def perception_figure(lb: Any, suite_id: str | None, out_dir: str | os.PathLike 
         ax.set_xlim(-5, 105)
     axes[0][0].legend(fontsize=6, loc="best")
     fig.suptitle(f"perception accuracy vs score per difficulty cell ({suite_id})", fontsize=9)
+    return _finish(fig, out, out_dir, "perception_vs_score.png")
+
+
+def _finish(fig, out: dict[str, Any], out_dir: str | os.PathLike | None, name: str) -> dict[str, Any]:
+    """Lay ``fig`` out and save it as ``out_dir/name`` (``out["png"]``), or hand it back (``out["figure"]``)."""
     fig.tight_layout()
     if out_dir is not None:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
-        png = Path(out_dir) / "perception_vs_score.png"
+        png = Path(out_dir) / name
         fig.savefig(png)
-        plt.close(fig)
+        _plt().close(fig)
         out["png"] = str(png)
     else:
         out["figure"] = fig

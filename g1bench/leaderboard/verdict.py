@@ -36,8 +36,6 @@ def refusal_reason(v: Any, where: str, run_dir: str | None = None) -> str | None
     ``run_dir``: the run's directory, named in the command that finishes an incomplete run."""
     import shlex
 
-    from ..eval.suites import SUITES
-
     run = v.run or {}
     shard = run.get("shard")
     if shard:
