@@ -6,12 +6,12 @@
 
 The folder is a g1bench results store (``g1bench.leaderboard.store.LocalStore``):
 
-* ``entries/paper-v2/{random,oracle}--<hash>/``: g1bench's own baselines on the ``paper`` suite (``g1bench eval
+* ``entries/paper-v3/{random,oracle}--<hash>/``: g1bench's own baselines on the ``paper`` suite (``g1bench eval
   --model random|oracle --suite paper``), verified and added with ``push_run``; the aggregator computes the same two itself to
   anchor the overall score (0 = random, 100 = oracle), and checks these against them;
 * ``README.md``: the card, with the ``results`` / ``steps`` / per-task ``configs`` and the current standings;
 * ``eval.yaml``: the Hub benchmark declaration (task ``overall`` and one task per game of the paper suite);
-* ``suites/paper-v2/*.parquet``: the episodes each benchmark task evaluates on;
+* ``suites/paper-v3/*.parquet``: the episodes each benchmark task evaluates on;
 * ``paper_reported.csv``: the G1 paper's reported rows (``g1bench.leaderboard.paper``), never mixed with measured rows.
 
 The suite hash depends on the tiles this machine can load: offline, the natural-image game uses the bundled tile

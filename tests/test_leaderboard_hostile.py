@@ -21,6 +21,7 @@ from typing import Any, Callable
 
 import pytest
 
+from g1bench import __version__
 from g1bench.eval.results import load
 from g1bench.eval.rundir import read_run_json, read_steps_file
 from g1bench.testing import HubServer, hub_env
@@ -512,7 +513,7 @@ def test_a_store_without_baseline_entries_gets_overall_scores_from_baselines_com
     assert [r["kind"] for r in rows] == ["measured", "baseline", "baseline"]
     base = {r["model"]: r for r in rows if r["kind"] == "baseline"}
     assert base["oracle"]["overall"] == 100.0 and base["random"]["overall"] == 0.0
-    assert base["random"]["entry_id"].endswith("/random (computed by g1bench 0.2.0)") and base["random"]["computed"]
+    assert base["random"]["entry_id"].endswith(f"/random (computed by g1bench {__version__})") and base["random"]["computed"]
     res = {k: load(smoke_runs[k]) for k in ("good", "random", "oracle")}
     from test_leaderboard import GAMES, expected_overall
 

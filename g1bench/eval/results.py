@@ -6,7 +6,7 @@
       "schema": "g1bench-results/2",
       "complete": true, "episodes_done": 40, "episodes_total": 40,
       "provenance": {
-        "g1bench_version": "0.2.0",
+        "g1bench_version": "0.3.0",
         "suite": {"name": "paper", "version": 3, "suite_id": "paper-v3", "hash": "…"},
         "shard": null,                                    # or {"index": I, "count": N}
         "policy": {"policy": "random", "backend": "builtin", …model id, revision, sampling…},
