@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 import time
+from collections import OrderedDict
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,6 +91,9 @@ class PlayBackend:
         self.frames = frames
         self.warmup = warmup
         self.recorder = HumanGameRecorder(settings.record_dir) if settings.record_dir is not None else None
+        # model frames by state: a click that only selects a tile leaves the state, and so the frame, as it was
+        self._model_frames: OrderedDict[str, tuple[str | None, str]] = OrderedDict()
+        self._model_frames_lock = threading.Lock()
 
     # -- starting ------------------------------------------------------------------------------------
     def new_game(self, game: Any, preset: Any, seed: Any, record: Any = False,
@@ -295,20 +301,41 @@ class PlayBackend:
         frame as a PNG path, a line saying its size and image tokens)."""
         env = s.take_env()
         s.keep_env(env)
-        return (env.game.perception_text(), env.prompt, *self.model_frame(env))
+        return (env.game.perception_text(), env.prompt, *self._model_frame(s, env))
 
-    def model_frame(self, env: G1Env) -> tuple[str | None, str]:
-        """(PNG path, caption) of the frame a model is given: ``env.model_observation()``, the preset's
-        ``model_frame`` (G1's 640 x 840 or 640 x 640 on the paper presets), not the native frame people see."""
+    @_in_line
+    def model_frame(self, s: PlaySession) -> tuple[str | None, str]:
+        """(PNG path, caption) of the frame a model is given for the session's current state:
+        ``env.model_observation()``, the preset's ``model_frame`` (G1's 640 x 840 or 640 x 640 on the paper
+        presets), not the native frame people see."""
+        env = s.take_env()
+        s.keep_env(env)
+        return self._model_frame(s, env)
+
+    _MODEL_FRAMES_KEPT = 512
+
+    def _model_frame(self, s: PlaySession, env: G1Env) -> tuple[str | None, str]:
+        from ..core.hashing import canonical_json
         from ..models.preflight import VisionGrid, image_tokens
 
+        key = f"{s.game}/{s.preset}/" + canonical_json(s.snapshot)
+        with self._model_frames_lock:
+            kept = self._model_frames.get(key)
+            if kept is not None and kept[0] is not None and Path(kept[0]).is_file():  # (the store prunes old files)
+                self._model_frames.move_to_end(key)
+                return kept
         w, h = env.model_frame_size
         native = env.canvas.size
         how = "its native size" if (w, h) == tuple(native) else \
             f"resized from {native[0]} x {native[1]} ({env.config.model_resample})"
-        return (self.frames.png_path(env.model_observation()),
-                f"The frame a model gets: {w} x {h} px, {how}; {image_tokens(w, h, VisionGrid())} image tokens "
-                "for Qwen2.5-VL (14 px patches, 2 x 2 merge).")
+        out = (self.frames.png_path(env.model_observation()),
+               f"The frame a model gets: {w} x {h} px, {how}; {image_tokens(w, h, VisionGrid())} image tokens "
+               "for Qwen2.5-VL (14 px patches, 2 x 2 merge).")
+        with self._model_frames_lock:
+            self._model_frames[key] = out
+            while len(self._model_frames) > self._MODEL_FRAMES_KEPT:
+                self._model_frames.popitem(last=False)
+        return out
 
     def view(self, s: PlaySession, env: G1Env | None = None) -> PlayView:
         env = env if env is not None else s.env()

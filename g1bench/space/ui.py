@@ -480,7 +480,7 @@ def build_app(settings: SpaceSettings | None = None) -> "gr.Blocks":
             show = bool(show)
             model_frame = note = gr.skip()
             if show and session is not None:
-                model_frame, note = play_b.model_frame(session.env())
+                model_frame, note = play_b.model_frame(session)
             return (session, view.frame, view.status, view.message, view.perception if show else gr.skip(),
                     view.prompt if show and new_game else gr.skip(),
                     gr.Row(visible=view.is_2048) if new_game else gr.skip(), view.rule if new_game else gr.skip(),
