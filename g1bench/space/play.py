@@ -13,8 +13,8 @@ import math
 import threading
 import time
 from collections import OrderedDict
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .. import G1Env, make

@@ -10,8 +10,8 @@ upload limit, without the Space's token. Nothing is executed: the run is only re
 :class:`SubmissionQueue` takes submissions from any number of visitors: each becomes a :class:`Submission` with
 a status the visitor's page polls (queued, fetching, verifying, writing, waiting for the leaderboard, then on
 the board / refused / verified / already on the board / failed) until it is final. ``SpaceSettings.submit_workers``
-submissions are verified at once, each by :func:`verify_submission`, the one place Submit verifies a run (every
-submission under the same budget); a slow one holds one worker and nobody else. Writes to the store go one at
+submissions are verified at once, each by :func:`verify_submission`, the one place Submit verifies a run (in a
+verifier process, under its suite's budget); a slow one holds one worker and nobody else. Writes to the store go one at
 a time (a Hub commit each).
 
 Then, where the Space may write its results store (a Hub store with the operator's write token, or a local
