@@ -345,6 +345,12 @@ def test_play_opens_dealt_and_moves_by_button_key_and_swipe(page, artifacts, siz
     page.click(f"#play-{names[a]}")
     ref.step(a)
     expect(page.locator("#play-perception textarea")).to_have_value(ref.game.perception_text())
+    # the frame a model gets: G1's 640 x 840 resize, its size and image tokens said beside it
+    expect(page.locator("#play-model-note")).to_contain_text("640 x 840 px")
+    expect(page.locator("#play-model-note")).to_contain_text("690 image tokens")
+    page.wait_for_function("() => { const i = document.querySelector('#play-model-frame img');"
+                           " return i && i.naturalWidth === 640 && i.naturalHeight === 840; }")
+    shot(page, artifacts, "play-model-view", size)
     if size == "laptop":   # the keyboard (focus on the page, not in a field)
         b = ref.legal_actions()[-1]
         page.locator("#header").click()

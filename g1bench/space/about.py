@@ -40,7 +40,8 @@ def rule_line(game: str) -> str:
 
 
 PLAY_NOTE = (
-    "You see exactly the frame a model is shown. **2048**: the arrow buttons, your keyboard's arrow keys or a swipe "
+    "You see the board as the game draws it; a model gets the same picture resized to its preset's frame size "
+    "(*Show what a model gets*). **2048**: the arrow buttons, your keyboard's arrow keys or a swipe "
     "on the board. **Shisen-Sho / Swap**: click two tiles (the first one is outlined in orange)."
 )
 

@@ -340,7 +340,7 @@ def build_app(settings: SpaceSettings | None = None) -> "gr.Blocks":
                         with gr.Row():
                             p_undo = gr.Button("Undo", elem_id="play-undo", min_width=100)
                             p_dice = gr.Button("Random seed", elem_id="play-random-seed", min_width=100)
-                        p_show = gr.Checkbox(False, label="Show what a model gets (perception and prompt)",
+                        p_show = gr.Checkbox(False, label="Show what a model gets (its frame, perception and prompt)",
                                              elem_id="play-show-model")
                         p_record = gr.Checkbox(False, label="Record my games for the human-play dataset",
                                                elem_id="play-record", visible=settings.recording_enabled,
