@@ -70,9 +70,9 @@ def env_at(game, preset, seed):
     return env
 
 
-# Play outputs as the client sees them: frame, status, message, perception, prompt, the game's rule (the state and
-# the arrows' row are not data)
-FRAME, STATUS, MESSAGE, PERCEPTION, PROMPT, RULE = range(6)
+# Play outputs as the client sees them: frame, status, message, perception, prompt, the game's rule, the model's
+# frame and its note (the state and the arrows' row are not data)
+FRAME, STATUS, MESSAGE, PERCEPTION, PROMPT, RULE, MODEL_FRAME, MODEL_NOTE = range(8)
 
 
 # -- Play -------------------------------------------------------------------------------------------------
@@ -189,7 +189,9 @@ def test_play_without_a_game_and_side_controls(client, space):
     assert shown[3] == (f"The frame a model gets: 640 x 840 px, resized from {w} x {h} (bicubic); 690 image tokens "
                         "for Qwen2.5-VL (14 px patches, 2 x 2 merge).")
     out = client.predict(True, api_name="/play_up")   # while shown, every move sends the model's frame along
-    assert out[MESSAGE] == "" or not out[MESSAGE].startswith(ERR)
+    ref.step(0)
+    assert out[PERCEPTION] == ref.game.perception_text() and np.array_equal(pixels(out[MODEL_FRAME]),
+                                                                            ref.model_observation())
 
 
 def test_opening_the_page_and_choosing_a_game_or_preset_deal_it(client):
