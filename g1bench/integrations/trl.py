@@ -366,7 +366,6 @@ def __getattr__(name: str) -> Any:  # ToolPlayArguments needs TRL: build it when
 
 def build_tool_play_trainer(script_args: Any, training_args: Any, model_args: Any):
     """A ``trl.GRPOTrainer`` whose rollouts play the games through their tools (the recipe's whole setup)."""
-    import math
     from pathlib import Path
 
     from datasets import concatenate_datasets, load_dataset
@@ -374,7 +373,7 @@ def build_tool_play_trainer(script_args: Any, training_args: Any, model_args: An
 
     from ..training.preflight import PreflightError
     from ..training.states import StatesError, parse_mix, states_from_dataset
-    from ..training.trainers import METRICS_FILE, _model_init_kwargs, load_processor, metrics_callback
+    from ..training.trainers import METRICS_FILE, _model_init_kwargs, fresh_state_rows, load_processor, metrics_callback
 
     sources = parse_mix(script_args.games, script_args.preset, script_args.sampling, script_args.game_overrides)
     if script_args.dataset_name:
@@ -391,13 +390,7 @@ def build_tool_play_trainer(script_args: Any, training_args: Any, model_args: An
                                      sampling=script_args.sampling)
         dataset = tool_play_dataset(states, script_args.num_states, system_prompt=script_args.system_prompt)
     else:
-        rows = script_args.num_states
-        if rows is None:
-            if training_args.max_steps is None or training_args.max_steps <= 0:
-                raise StatesError("set --num_states, or --max_steps to sample fresh states for every step")
-            rounds = math.ceil(training_args.max_steps * training_args.gradient_accumulation_steps
-                               / (training_args.steps_per_generation * training_args.num_iterations)) + 1
-            rows = rounds * (training_args.generation_batch_size // training_args.num_generations)
+        rows = fresh_state_rows(script_args.num_states, training_args)
         dataset = tool_play_dataset(script_args.games, rows, preset=script_args.preset,
                                     sampling=script_args.sampling, overrides=script_args.game_overrides,
                                     state_offset=script_args.state_offset, system_prompt=script_args.system_prompt)

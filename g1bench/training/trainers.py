@@ -236,13 +236,7 @@ def grpo_states(script_args: Any, training_args: Any):
                                      sampling=script_args.sampling, model_frame=script_args.model_frame)
         dataset = grpo_dataset(source, script_args.num_states, script_args.system_prompt)
     else:
-        rows = script_args.num_states
-        if rows is None:
-            if training_args.max_steps is None or training_args.max_steps <= 0:
-                raise StatesError("set --num_states, or --max_steps to sample fresh states for every step")
-            rounds = math.ceil(training_args.max_steps * training_args.gradient_accumulation_steps
-                               / (training_args.steps_per_generation * training_args.num_iterations)) + 1
-            rows = rounds * (training_args.generation_batch_size // training_args.num_generations)
+        rows = fresh_state_rows(script_args.num_states, training_args)
         if script_args.state_offset < 0 or script_args.state_offset + rows > STREAM_SPAN:
             raise StatesError(f"--state_offset + states must stay within 0..{STREAM_SPAN}")
         sampler = StateSampler(sources, seed_base=GRPO_SEED_BASE + script_args.state_offset, curriculum=curriculum)
@@ -322,6 +316,24 @@ def grpo_dry_run(script_args: Any, training_args: Any, model_args: Any):
                    vllm_gpu_memory_utilization=training_args.vllm_gpu_memory_utilization,
                    vllm_max_model_length=training_args.vllm_max_model_length, gpu_memory_gb=script_args.gpu_memory_gb,
                    sharding=parse_sharding(script_args.preflight_sharding), system_prompt=script_args.system_prompt)
+
+
+def fresh_state_rows(num_states: int | None, training_args: Any) -> int:
+    """How many start states a GRPO run reads: ``num_states`` when given, else one per prompt TRL asks for over
+    ``max_steps`` (each generation round takes ``generation_batch_size / num_generations`` prompts), plus a round.
+
+    Raises:
+        StatesError: neither ``num_states`` nor a positive ``max_steps`` is set.
+    """
+    from .states import StatesError
+
+    if num_states is not None:
+        return num_states
+    if training_args.max_steps is None or training_args.max_steps <= 0:
+        raise StatesError("set --num_states, or --max_steps to sample fresh states for every step")
+    rounds = math.ceil(training_args.max_steps * training_args.gradient_accumulation_steps
+                       / (training_args.steps_per_generation * training_args.num_iterations)) + 1
+    return rounds * (training_args.generation_batch_size // training_args.num_generations)
 
 
 def run_grpo(script_args: Any, training_args: Any, model_args: Any):
