@@ -114,3 +114,17 @@ def test_the_launcher_checks_gpus_and_passes_everything_else_to_accelerate(monke
                         gpus=8)["num_machines"] == 2
     with pytest.raises(LaunchError, match="cannot read the accelerate config"):
         check_launch(["--config_file", "/no/such.yaml", "training/grpo.py"], gpus=8)
+
+
+def test_fresh_state_rows_counts_the_prompts_trl_asks_for():
+    from types import SimpleNamespace
+
+    from g1bench.training.states import StatesError
+    from g1bench.training.trainers import fresh_state_rows
+
+    args = SimpleNamespace(max_steps=10, gradient_accumulation_steps=2, steps_per_generation=4, num_iterations=1,
+                           generation_batch_size=40, num_generations=5)
+    # ceil(10 * 2 / (4 * 1)) + 1 = 6 generation rounds of 40 / 5 = 8 prompts
+    assert fresh_state_rows(None, args) == 48 and fresh_state_rows(7, args) == 7
+    with pytest.raises(StatesError, match="set --num_states, or --max_steps"):
+        fresh_state_rows(None, SimpleNamespace(**{**vars(args), "max_steps": -1}))
